@@ -1,0 +1,41 @@
+"""FLOPs and latency helpers, and the ``python -m ecgq.models`` summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import pytest
+
+from ecgq import profiling
+
+
+def test_count_flops_is_per_sample_and_matches_a_matmul():
+    dense = nn.Dense(16, use_bias=False)
+    x = jnp.ones((8, 32))
+    variables = dense.init(jax.random.key(0), x)
+    flops = profiling.count_flops(dense.apply, variables, x)
+    assert flops == pytest.approx(2 * 32 * 16, rel=0.05)  # one multiply-add per weight, per sample
+    assert profiling.count_flops(dense.apply, variables, x, batch_size=1) == pytest.approx(8 * flops)
+
+
+def test_measure_latency_reports_ms_per_sample():
+    dense = nn.Dense(4)
+    variables = dense.init(jax.random.key(0), jnp.ones((1, 8)))
+    latency = profiling.measure_latency(dense.apply, variables, (8,), batch_sizes=(1, 16), repeats=3)
+    assert set(latency) == {1, 16} and all(v > 0 for v in latency.values())
+
+
+def test_summary_cli_prints_one_json_object():
+    result = subprocess.run(
+        [sys.executable, "-m", "ecgq.models", "--model=cnn1d", "--input_shape=256,1",
+         "--n_outputs=3", "--batch_sizes=1,8", "--json"],
+        capture_output=True, text=True, check=True)
+    summary = json.loads(result.stdout)
+    assert summary["model"] == "cnn1d" and summary["output_shape"] == [1, 3]
+    assert summary["classical_params"] > 10_000 and summary["quantum_params"] == 0
+    assert summary["flops"] > 0 and set(summary["latency_ms"]) == {"1", "8"}
