@@ -1,0 +1,102 @@
+"""On-disk cache of processed Splits, keyed by the source files' identity and the data config.
+
+Key = sha256 of (cache format version, the data layer's own source code, the data config minus
+where-to fields, and each source file's (name, size, mtime)). Touching or replacing a raw file,
+changing any data field, or editing the loaders gives a new key, so a stale entry is never served. Writes go to a temporary file in the cache folder and are moved into place with
+``os.replace`` (atomic on POSIX), so a crash never leaves a half-written entry under the real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ecgq.data.types import DatasetInfo, Split, Splits
+
+FORMAT_VERSION = 1
+_NOT_KEYED = ("cache", "cache_dir", "download", "data_dir")
+
+
+def cache_dir(cfg) -> str:
+    """data.cache_dir, else $ECGQ_CACHE, else ~/.cache/ecgq."""
+    return os.path.expanduser(cfg.cache_dir or os.environ.get("ECGQ_CACHE") or "~/.cache/ecgq")
+
+
+def _code_digest() -> str:
+    """Hash of this package's .py files: processing changes must invalidate cached arrays."""
+    h = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            with open(os.path.join(here, name), "rb") as f:
+                h.update(name.encode() + f.read())
+    return h.hexdigest()
+
+
+def cache_key(cfg, files: list[str]) -> str:
+    """Hash of the config (minus where-to fields) and the identity of every source file."""
+    config = {k: v for k, v in cfg.to_dict().items() if k not in _NOT_KEYED}
+    ident = []
+    for path in files:
+        try:
+            st = os.stat(path)
+            ident.append((os.path.basename(path), st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            ident.append((os.path.basename(path), None, None))
+    blob = json.dumps([FORMAT_VERSION, _code_digest(), config, ident], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def cache_path(cfg, files: list[str]) -> str:
+    return os.path.join(cache_dir(cfg), f"{cfg.name}-{cfg.task}-{cache_key(cfg, files)}.npz")
+
+
+def save(path: str, splits: Splits) -> None:
+    """Write ``splits`` to ``path`` atomically (temp file + os.replace); nothing partial on failure."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    arrays = {}
+    for name, split in splits.items():
+        arrays.update({f"{name}.x": split.x, f"{name}.y": split.y, f"{name}.record": split.record,
+                       f"{name}.patient": split.patient})
+        if split.rr is not None:
+            arrays[f"{name}.rr"] = split.rr
+    info = splits.info
+    arrays["info"] = np.array(json.dumps({
+        "name": info.name, "task": info.task, "class_names": list(info.class_names),
+        "multilabel": info.multilabel, "sampling_rate": info.sampling_rate,
+        "lead_names": list(info.lead_names), "dropped": info.dropped}))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path: str) -> Splits | None:
+    """The cached Splits at ``path``, or None when absent or unreadable (then it is rebuilt)."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["info"]))
+            splits = {}
+            for name in ("train", "val", "test"):
+                rr = z[f"{name}.rr"] if f"{name}.rr" in z.files else None
+                splits[name] = Split(x=z[f"{name}.x"], y=z[f"{name}.y"], record=z[f"{name}.record"],
+                                     patient=z[f"{name}.patient"], rr=rr)
+    except Exception:
+        return None
+    info = DatasetInfo(name=meta["name"], task=meta["task"], class_names=tuple(meta["class_names"]),
+                       multilabel=meta["multilabel"], sampling_rate=meta["sampling_rate"],
+                       lead_names=tuple(meta["lead_names"]), dropped=meta["dropped"])
+    return Splits(info=info, **splits)

@@ -1,0 +1,164 @@
+"""MIT-BIH Arrhythmia Database: one window per annotated beat, AAMI classes, de Chazal split.
+
+Protocol (de Chazal et al., IEEE TBME 51(7), 2004): DS1 (22 records) trains, DS2 (22 records)
+tests, the four paced records are excluded; validation is whole DS1 records so no patient's beats
+are both fitted and validated on. Each record is treated as one patient, as the protocol does
+(note: MIT-BIH documents 201 and 202 as the same subject; DS1 holds 201, DS2 holds 202 - an
+inherent property of the standard protocol we keep for comparability).
+``intra_patient=True`` pools the beats of all 44 records and splits them at random: this LEAKS
+patients between splits and exists only to reproduce the inflated numbers of the literature.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import wfdb
+
+from ecgq.data import preprocess
+from ecgq.data.errors import RecordError
+from ecgq.data.splitting import choose_holdout_groups
+from ecgq.data.types import DatasetInfo, Split, Splits, make_split
+from ecgq.data.wfdb_io import parse_leads, read_record
+
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201",
+       "203", "205", "207", "208", "209", "215", "220", "223", "230")
+DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213",
+       "214", "219", "221", "222", "228", "231", "232", "233", "234")
+PACED = ("102", "104", "107", "217")
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+AAMI = {**dict.fromkeys("NLRej", 0), **dict.fromkeys("AaJS", 1), **dict.fromkeys("VE", 2),
+        "F": 3, **dict.fromkeys("/fQ", 4)}
+# Every beat annotation code of the database (non-beat codes such as + ~ | " are excluded).
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+BINARY_NAMES = ("N", "abnormal")
+LOCAL_RR_BEATS = 10
+
+
+def source_files(cfg, data_dir: str) -> list[str]:
+    """The files whose identity keys the cache."""
+    return [os.path.join(data_dir, f"{r}.{ext}") for r in DS1 + DS2 for ext in ("hea", "dat", "atr")]
+
+
+def rr_features(beat_samples: np.ndarray, fs: float) -> np.ndarray:
+    """(n, 3) pre-RR, post-RR and mean of the last ``LOCAL_RR_BEATS`` pre-RRs, in seconds.
+
+    Edge beats borrow their neighbour's interval (first pre = first post, last post = last pre).
+    """
+    t = beat_samples.astype(np.float64) / fs
+    if len(t) < 2:
+        return np.zeros((len(t), 3), np.float32)
+    d = np.diff(t)
+    pre = np.concatenate([[d[0]], d])
+    post = np.concatenate([d, [d[-1]]])
+    csum = np.concatenate([[0.0], np.cumsum(pre)])
+    idx = np.arange(len(pre))
+    lo = np.maximum(0, idx - LOCAL_RR_BEATS + 1)
+    local = (csum[idx + 1] - csum[lo]) / (idx + 1 - lo)
+    return np.stack([pre, post, local], axis=1).astype(np.float32)
+
+
+def load_record(path: str, cfg, leads: tuple[str, ...]) -> dict:
+    """Windows, AAMI labels, RR features and drop counts of one record."""
+    record = os.path.basename(path)
+    signal, fs, names = read_record(path, leads)
+    preprocess.check_signal(signal, record)
+    try:
+        ann = wfdb.rdann(path, "atr")
+    except Exception as error:
+        raise RecordError(record, "corrupt_record", f"Cannot read annotations {path}.atr ({error}); "
+                          "re-download the record or set data.skip_bad_records=True.") from error
+    signal = preprocess.condition_record(signal, fs, cfg)
+    samples = np.asarray(ann.sample)
+    if cfg.target_rate and cfg.target_rate != fs:
+        signal = preprocess.resample(signal, fs, cfg.target_rate)
+        samples = np.round(samples * cfg.target_rate / fs).astype(np.int64)
+        fs = float(cfg.target_rate)
+    symbols = np.asarray(ann.symbol)
+    is_beat = np.isin(symbols, list(BEAT_SYMBOLS))
+    beat_samples, beat_symbols = samples[is_beat], symbols[is_beat]
+    rr = rr_features(beat_samples, fs)
+    label = np.array([AAMI.get(s, -1) for s in beat_symbols], dtype=np.int64)
+    dropped = {"non_aami_beat_symbol": int((label < 0).sum())}
+    length = int(cfg.window_length)
+    offset = length // 2 if cfg.window_offset < 0 else int(cfg.window_offset)
+    start = beat_samples - offset
+    inside = (start >= 0) & (start + length <= len(signal))
+    dropped["window_outside_record"] = int(((label >= 0) & ~inside).sum())
+    keep = (label >= 0) & inside
+    view = np.lib.stride_tricks.sliding_window_view(signal, length, axis=0)  # (T-L+1, leads, L)
+    x = view[start[keep]].transpose(0, 2, 1).astype(np.float32)
+    return {"x": x, "y": label[keep], "rr": rr[keep], "dropped": dropped, "fs": fs, "leads": names}
+
+
+def build(cfg, data_dir: str) -> Splits:
+    leads = parse_leads(cfg.leads) or ("MLII",)
+    per_record, skipped = {}, {}
+    for record in DS1 + DS2:
+        try:
+            per_record[record] = load_record(os.path.join(data_dir, record), cfg, leads)
+        except RecordError as error:
+            if not cfg.skip_bad_records:
+                raise
+            skipped[record] = error.reason
+    if not per_record:
+        raise RecordError("mitdb", "missing_record", f"No usable MIT-BIH record in {data_dir!r}.")
+    fs = next(iter(per_record.values()))["fs"]
+    binary = cfg.task == "binary"
+
+    def assemble(records) -> tuple[Split, dict]:
+        xs, ys, rrs, ids, dropped = [], [], [], [], {}
+        for r in records:
+            if r in skipped:
+                dropped[f"skipped_record:{skipped[r]}"] = dropped.get(f"skipped_record:{skipped[r]}", 0) + 1
+                continue
+            d = per_record[r]
+            y = d["y"]
+            keep = np.ones(len(y), bool)
+            if binary:
+                keep = y != 4
+                dropped["q_class_in_binary"] = dropped.get("q_class_in_binary", 0) + int((~keep).sum())
+                y = (y > 0).astype(np.int32)
+            for reason, count in d["dropped"].items():
+                dropped[reason] = dropped.get(reason, 0) + count
+            xs.append(d["x"][keep]); ys.append(y[keep]); rrs.append(d["rr"][keep])
+            ids.append(np.full(int(keep.sum()), r))
+        x = np.concatenate(xs) if xs else np.zeros((0, cfg.window_length, len(leads)), np.float32)
+        cat = lambda parts, shape, dt: np.concatenate(parts) if parts else np.zeros(shape, dt)
+        ids_ = cat(ids, (0,), str)
+        split = make_split(preprocess.normalize_windows(x, cfg.normalize), cat(ys, (0,), np.int32),
+                           ids_, ids_, cat(rrs, (0, 3), np.float32))
+        return split, {k: v for k, v in dropped.items() if v}
+
+    if cfg.intra_patient:
+        return _intra_patient(cfg, assemble, fs, leads, binary)
+    ds1 = [r for r in DS1 if r in per_record]
+    n_classes = 2 if binary else 5
+    labels = [np.where(per_record[r]["y"] == 4, 0, per_record[r]["y"] > 0) if binary else per_record[r]["y"]
+              for r in ds1]
+    counts = np.stack([np.bincount(np.asarray(l, int), minlength=n_classes) for l in labels])
+    val_records = choose_holdout_groups(ds1, counts, cfg.val_fraction, cfg.val_seed)
+    train_records = [r for r in DS1 if r not in val_records]
+    train, d_train = assemble(train_records)
+    val, d_val = assemble(val_records)
+    test, d_test = assemble(DS2)
+    info = DatasetInfo(name="mitbih", task=cfg.task, class_names=BINARY_NAMES if binary else AAMI_CLASSES,
+                       multilabel=False, sampling_rate=fs, lead_names=leads,
+                       dropped={"train": d_train, "val": d_val, "test": d_test})
+    return Splits(train=train, val=val, test=test, info=info)
+
+
+def _intra_patient(cfg, assemble, fs, leads, binary) -> Splits:
+    """LEAKY: all 44 records' beats shuffled into 60/20/20 (stratified by class, seeded)."""
+    from sklearn.model_selection import train_test_split
+
+    pooled, dropped = assemble(DS1 + DS2)
+    idx = np.arange(len(pooled))
+    train_idx, rest = train_test_split(idx, test_size=0.4, random_state=cfg.val_seed, stratify=pooled.y)
+    val_idx, test_idx = train_test_split(rest, test_size=0.5, random_state=cfg.val_seed, stratify=pooled.y[rest])
+    take = lambda i: make_split(pooled.x[i], pooled.y[i], pooled.record[i], pooled.patient[i], pooled.rr[i])
+    info = DatasetInfo(name="mitbih", task=cfg.task, class_names=BINARY_NAMES if binary else AAMI_CLASSES,
+                       multilabel=False, sampling_rate=fs, lead_names=leads,
+                       dropped={"train": dropped, "val": {}, "test": {}})
+    return Splits(train=take(train_idx), val=take(val_idx), test=take(test_idx), info=info)

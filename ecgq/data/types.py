@@ -1,0 +1,71 @@
+"""Containers every loader returns (see docs/CONTRACTS.md); nothing here knows about a dataset."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One split of windows with the provenance needed for leakage checks and aggregation.
+
+    x: float32 (n, time, leads), channels-last. y: int32 (n,) class index, or float32
+    (n, n_classes) multi-hot when ``DatasetInfo.multilabel``. record / patient: str (n,) source ids
+    (patient == record where the dataset does not know patients). rr: float32 (n, 3) RR features
+    (pre, post, local mean) in seconds, or None when the dataset has no beat annotations.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    record: np.ndarray
+    patient: np.ndarray
+    rr: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.x)
+        if self.x.ndim != 3:
+            raise ValueError(f"Split.x must be (n, time, leads), got shape {self.x.shape}.")
+        for name in ("y", "record", "patient") + (("rr",) if self.rr is not None else ()):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Split.{name} has {len(getattr(self, name))} rows, x has {n}.")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def make_split(x, y, record, patient, rr=None, multilabel: bool = False) -> Split:
+    """Build a Split with the contract's dtypes (float32 x, int32/float32 y, str ids)."""
+    return Split(
+        x=np.asarray(x, dtype=np.float32),
+        y=np.asarray(y, dtype=np.float32 if multilabel else np.int32),
+        record=np.asarray(record, dtype=str),
+        patient=np.asarray(patient, dtype=str),
+        rr=None if rr is None else np.asarray(rr, dtype=np.float32),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a consumer needs to interpret the arrays; ``dropped`` is split -> reason -> count."""
+
+    name: str
+    task: str
+    class_names: tuple[str, ...]
+    multilabel: bool
+    sampling_rate: float
+    lead_names: tuple[str, ...]
+    dropped: dict[str, dict[str, int]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    train: Split
+    val: Split
+    test: Split
+    info: DatasetInfo
+
+    def items(self):
+        """(name, split) pairs in the fixed order train, val, test."""
+        return (("train", self.train), ("val", self.val), ("test", self.test))

@@ -1,0 +1,100 @@
+"""MIT-BIH under the de Chazal inter-patient protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import wfdb
+
+from ecgq.data import mitbih
+from ecgq.data.summary import check_disjoint
+from ecgq.data.wfdb_io import read_record
+
+# de Chazal et al. 2004, Table I (AAMI classes N, S, V, F, Q).
+EXPECTED = {"DS1": [45866, 944, 3788, 415, 8], "DS2": [44259, 1837, 3221, 388, 7]}
+
+
+def _counts(*splits):
+    y = np.concatenate([s.y for s in splits])
+    return np.bincount(y, minlength=5)
+
+
+def test_ds1_ds2_class_counts_match_protocol(mitbih_splits):
+    s = mitbih_splits
+    ds1 = _counts(s.train, s.val)
+    ds2 = _counts(s.test)
+    np.testing.assert_allclose(ds1, EXPECTED["DS1"], atol=25)
+    np.testing.assert_allclose(ds2, EXPECTED["DS2"], atol=25)
+    # Every lost beat is accounted for as dropped at a record edge.
+    lost1 = sum(EXPECTED["DS1"]) - ds1.sum()
+    dropped1 = s.info.dropped["train"].get("window_outside_record", 0) + s.info.dropped["val"].get(
+        "window_outside_record", 0)
+    assert lost1 == dropped1
+    assert sum(EXPECTED["DS2"]) - ds2.sum() == s.info.dropped["test"]["window_outside_record"]
+
+
+def test_records_per_split(mitbih_splits):
+    s = mitbih_splits
+    ds1 = set(s.train.record) | set(s.val.record)
+    assert ds1 == set(mitbih.DS1) and len(ds1) == 22
+    assert set(s.test.record) == set(mitbih.DS2) and len(set(s.test.record)) == 22
+    assert not (ds1 | set(s.test.record)) & set(mitbih.PACED)
+    assert set(s.train.record).isdisjoint(s.val.record)  # validation = whole records
+    check_disjoint(s)
+
+
+def test_validation_has_every_class(mitbih_splits):
+    assert (_counts(mitbih_splits.val) > 0).all()
+    assert (_counts(mitbih_splits.train) > 0).all()
+
+
+def test_windows_rr_and_info(mitbih_splits):
+    s = mitbih_splits
+    assert s.train.x.shape[1:] == (256, 1) and s.train.x.dtype == np.float32
+    assert s.info.class_names == ("N", "S", "V", "F", "Q") and s.info.sampling_rate == 360.0
+    assert s.info.lead_names == ("MLII",)
+    np.testing.assert_allclose(s.train.x[:100].mean(axis=1), 0, atol=1e-4)  # per-window z-score
+    rr = s.test.rr
+    assert rr.shape == (len(s.test), 3)
+    assert 0.6 < np.median(rr[:, 0]) < 1.2 and (rr > 0).all()
+
+
+def test_rr_features_on_known_intervals():
+    beats = np.array([0, 360, 720, 1260])  # 1 s, 1 s, 1.5 s at 360 Hz
+    rr = mitbih.rr_features(beats, 360.0)
+    np.testing.assert_allclose(rr[:, 0], [1, 1, 1, 1.5])
+    np.testing.assert_allclose(rr[:, 1], [1, 1, 1.5, 1.5])
+    np.testing.assert_allclose(rr[3, 2], np.mean([1, 1, 1, 1.5]))
+
+
+def test_lead_selected_by_name_on_record_114(mitdb_dir):
+    path = str(mitdb_dir / "114")
+    raw = wfdb.rdrecord(path)
+    assert raw.sig_name == ["V5", "MLII"]
+    signal, fs, names = read_record(path, ("MLII",))
+    assert names == ("MLII",) and fs == 360
+    np.testing.assert_array_equal(signal[:, 0], raw.p_signal[:, 1])
+    v5, _, _ = read_record(path, ("V5",))
+    assert not np.allclose(v5[:, 0], signal[:, 0])
+
+
+def test_window_centred_on_r_peak(mitdb_dir, mitbih_cfg):
+    cfg = mitbih_cfg.copy_and_resolve_references()
+    cfg.bandpass, cfg.notch_hz, cfg.normalize = False, 0.0, "none"
+    out = mitbih.load_record(str(mitdb_dir / "100"), cfg, ("MLII",))
+    raw = wfdb.rdrecord(str(mitdb_dir / "100"), channel_names=["MLII"]).p_signal[:, 0]
+    first = wfdb.rdann(str(mitdb_dir / "100"), "atr")
+    r = [s for s, sym in zip(first.sample, first.symbol) if sym in mitbih.BEAT_SYMBOLS and s >= 128][0]
+    np.testing.assert_allclose(out["x"][0, :, 0], raw[r - 128: r + 128], atol=1e-6)
+    assert len(out["y"]) + out["dropped"]["window_outside_record"] == 2273  # all beats of 100 map to AAMI
+
+
+def test_binary_task_drops_q(mitbih_cfg, data_cache_dir):
+    from ecgq.data import load_splits
+
+    cfg = mitbih_cfg.copy_and_resolve_references()
+    cfg.task = "binary"
+    s = load_splits(cfg)
+    assert s.info.class_names == ("N", "abnormal")
+    assert set(np.unique(s.test.y)) == {0, 1}
+    assert s.info.dropped["test"]["q_class_in_binary"] == 7
+    assert (s.test.y == 1).sum() == 1837 + 3220 + 388
