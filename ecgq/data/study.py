@@ -9,15 +9,21 @@ from ecgq.data.registry import load_splits
 from ecgq.data.summary import check_disjoint, format_text, summarize
 
 
+def write_json(path: str, obj) -> None:
+    """Write ``obj`` as JSON atomically (temp file + os.replace)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
 def run(config, workdir: str) -> None:
-    """Print the summary of ``config.data`` and write ``workdir/data_summary.json``."""
+    """Print the summary of ``config.data``; write ``data_summary.json`` and ``label_map.json``."""
     splits = load_splits(config.data)
     check_disjoint(splits)
     summary = summarize(splits)
     print(format_text(summary))
     os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "data_summary.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(summary, f, indent=1)
-    os.replace(tmp, path)
+    write_json(os.path.join(workdir, "data_summary.json"), summary)
+    label_map = {name: index for index, name in enumerate(splits.info.class_names)}
+    write_json(os.path.join(workdir, "label_map.json"), label_map)

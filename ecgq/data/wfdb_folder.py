@@ -1,16 +1,15 @@
 """Any folder of WFDB records plus a labels CSV (``record,label[,split][,patient]``).
 
 Records are resampled to one rate, then cropped/padded to one length or cut into windows. Labels
-map to integers in sorted order of their names; the mapping is ``DatasetInfo.class_names`` and is
-also written to ``<data_dir>/<labels_csv stem>.label_map.json`` when that folder is writable. Without a ``split``
-column, whole patients (or records, when no ``patient`` column) go to val/test at random with a
+map to integers in sorted order of their names; the mapping is ``DatasetInfo.class_names`` (the
+studies save it as ``label_map.json`` in their workdir; the user's data folder is never written). Without a
+``split`` column, whole patients (or records, when no ``patient`` column) go to val/test at random with a
 seed, stratified as far as possible. Every class must appear in every split, else a DataError says
 which and how to fix it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -130,19 +129,6 @@ def build(cfg, data_dir: str) -> Splits:
                             "data.val_fraction / data.val_seed.")
         x = np.concatenate(xs)
         splits[s] = make_split(preprocess.normalize_windows(x, cfg.normalize), ys, recs, pats)
-    _save_label_map(cfg, data_dir, class_names)
     info = DatasetInfo(name="wfdb_folder", task=cfg.task, class_names=class_names, multilabel=False,
                        sampling_rate=float(rate), lead_names=tuple(lead_names), dropped=dropped)
     return Splits(info=info, **splits)
-
-
-def _save_label_map(cfg, data_dir: str, class_names) -> None:
-    """Best effort: write label -> index next to the labels CSV (read-only folders are fine)."""
-    stem = os.path.splitext(_csv_path(cfg, data_dir))[0]
-    try:
-        tmp = stem + ".label_map.json.tmp"
-        with open(tmp, "w") as f:
-            json.dump({name: i for i, name in enumerate(class_names)}, f, indent=1)
-        os.replace(tmp, stem + ".label_map.json")
-    except OSError:
-        pass

@@ -56,7 +56,20 @@ def test_resample_crop_and_patient_split(folder, tmp_path):
         assert set(np.unique(split.y)) == {0, 1}  # stratified: every class in every split
     n = sum(len(split) for _, split in s.items())
     assert n == len(SOURCES) * SEGMENTS
-    assert json.loads((folder / "labels.label_map.json").read_text()) == {"normal": 0, "pvc": 1}
+    assert not list(folder.glob("*.json")), "the loader must never write into the user's data folder"
+
+
+def test_data_summary_study_saves_the_label_map(folder, tmp_path):
+    import ml_collections
+
+    from ecgq.data.study import run
+
+    config = ml_collections.ConfigDict({"study": "data_summary", "seed": 0,
+                                        "data": _cfg(folder, tmp_path, target_rate=180, leads="MLII")})
+    run(config, str(tmp_path / "work"))
+    assert json.loads((tmp_path / "work" / "label_map.json").read_text()) == {"normal": 0, "pvc": 1}
+    summary = json.loads((tmp_path / "work" / "data_summary.json").read_text())
+    assert set(summary["splits"]) == {"train", "val", "test"}
 
 
 def test_seeded_split_is_deterministic_and_seed_dependent(folder, tmp_path):
