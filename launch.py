@@ -1,6 +1,6 @@
 """Launch an ecgq study.
 
-    python launch.py                                   # experiments/data_summary.py (synthetic)
+    python launch.py                                   # experiments/default.py (synthetic, offline)
     python launch.py --config=experiments/mitbih_binary.py:quick --workdir=runs/mitbih
     python launch.py --config=experiments/data_summary.py:mitbih --config.data.task=aami5
     python launch.py --config=experiments/default.py --helpfull   # documents every field
@@ -18,7 +18,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_CONFIG = os.path.join(HERE, "experiments", "data_summary.py")
+DEFAULT_CONFIG = os.path.join(HERE, "experiments", "default.py")
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", DEFAULT_CONFIG, "Study definition: experiments/<study>.py[:preset]."

@@ -20,21 +20,17 @@ DOC_MODULES = (
     "ecgq.quantum.config:FIELD_DOCS",
     "ecgq.models.config:FIELD_DOCS",
     "ecgq.train.config:FIELD_DOCS",
+    "ecgq.distill.config:FIELD_DOCS",
+    "ecgq.eval.config:FIELD_DOCS",
 )
 
 
 def known_docs() -> list[tuple[str, Mapping[str, str]]]:
-    """(source, docs) for every documenting module that is importable."""
+    """(source, docs) for every documenting module, in precedence order."""
     found = []
     for spec in DOC_MODULES:
         module_name, attribute = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name and module_name.startswith(error.name):
-                continue  # that layer is not part of this installation
-            raise
-        found.append((module_name, getattr(module, attribute)))
+        found.append((module_name, getattr(importlib.import_module(module_name), attribute)))
     return found
 
 

@@ -1,0 +1,26 @@
+"""Evaluation and profiling settings of a study: ``eval_config()`` and the help of each field."""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def eval_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.record_level = False
+    c.latency_batch_sizes = (1, 256)
+    c.profile = True
+    c.energy = True
+    c.energy_min_seconds = 1.0
+    c.plots = True
+    return c
+
+
+FIELD_DOCS: dict[str, str] = {
+    "record_level": "Also aggregate window predictions per record (mean probability) and report record-level metrics.",
+    "latency_batch_sizes": "Batch sizes at which per-sample inference latency is measured (CPU, and GPU when present).",
+    "profile": "Measure parameters, FLOPs per sample and latency of each model (off: only metrics).",
+    "energy": "Measure energy per sample (NVML on NVIDIA GPUs, RAPL where readable; otherwise reported unavailable).",
+    "energy_min_seconds": "Run inference for at least this long per energy measurement (counters are coarse).",
+    "plots": "Write the PNG plots (accuracy vs parameters, KD heatmaps, training curves).",
+}

@@ -1,0 +1,106 @@
+"""Report figures as PNG (matplotlib, Agg backend: no display needed).
+
+* balanced accuracy vs parameter count, mean with 95% CI bars, one marker per KD setting;
+* KD-sensitivity heatmaps (temperature x alpha) of each student, where a grid was run;
+* training curves: training loss and validation selection metric per epoch, mean over seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _total_params(entry: Mapping[str, Any]) -> int:
+    p = entry.get("params") or {}
+    return int(p.get("classical", 0)) + int(p.get("quantum", 0))
+
+
+def accuracy_vs_params(summary: Sequence[Mapping[str, Any]], path: str, metric: str = "balanced_accuracy") -> str:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kd, marker, label in ((False, "o", "no KD"), (True, "s", "KD")):
+        entries = [e for e in summary if bool(e["kd"]) == kd and e["metrics"][metric]["mean"] is not None]
+        if not entries:
+            continue
+        x = np.array([_total_params(e) for e in entries], float)
+        y = np.array([e["metrics"][metric]["mean"] for e in entries])
+        err = np.array([e["metrics"][metric]["ci95"] or 0.0 for e in entries])
+        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=4, label=label, alpha=0.85)
+        for xi, yi, e in zip(x, y, entries):
+            tag = e["model"] + (f" T={e['temperature']:g},a={e['alpha']:g}" if kd else "")
+            ax.annotate(tag, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (classical + quantum)")
+    split = summary[0].get("split", "test") if summary else "test"
+    ax.set_ylabel(f"{metric} ({split}, mean ± 95% CI)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def kd_heatmaps(summary: Sequence[Mapping[str, Any]], directory: str, metric: str = "balanced_accuracy") -> list[str]:
+    """One heatmap per model that was run over more than one (T, alpha) setting."""
+    paths = []
+    for model in dict.fromkeys(e["model"] for e in summary):
+        kd = [e for e in summary if e["model"] == model and e["kd"]]
+        temps = sorted({e["temperature"] for e in kd})
+        alphas = sorted({e["alpha"] for e in kd})
+        if len(temps) * len(alphas) < 2:
+            continue
+        grid = np.full((len(temps), len(alphas)), np.nan)
+        for e in kd:
+            mean = e["metrics"][metric]["mean"]
+            grid[temps.index(e["temperature"]), alphas.index(e["alpha"])] = np.nan if mean is None else mean
+        fig, ax = plt.subplots(figsize=(1.2 * len(alphas) + 2, 0.8 * len(temps) + 1.8))
+        image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+        ax.set_yticks(range(len(temps)), [f"{t:g}" for t in temps])
+        ax.set_xlabel("alpha")
+        ax.set_ylabel("temperature T")
+        for i in range(len(temps)):
+            for j in range(len(alphas)):
+                if np.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="w", fontsize=8)
+        n = kd[0]["n_seeds"]
+        ax.set_title(f"{model}: {metric} ({kd[0].get('split', 'test')}, mean of {n} seeds)", fontsize=9)
+        fig.colorbar(image, ax=ax)
+        fig.tight_layout()
+        path = os.path.join(directory, f"kd_heatmap_{model}.png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], path: str) -> str:
+    """``histories``: run name -> per-seed dicts with ``train_loss`` and ``val_metric`` lists."""
+    names = list(histories)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in names:
+        for key, ax in (("train_loss", axes[0]), ("val_metric", axes[1])):
+            curves = [h[key] for h in histories[name] if h.get(key)]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            mean = np.mean([c[:length] for c in curves], axis=0)
+            ax.plot(np.arange(1, length + 1), mean, label=name)
+    axes[0].set_title("training loss (mean over seeds)")
+    axes[1].set_title("validation selection metric (mean over seeds)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

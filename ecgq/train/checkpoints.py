@@ -1,0 +1,79 @@
+"""Orbax checkpoints of a vmapped training run: every member's current and best state.
+
+One ``CheckpointManager`` per training run (one chunk of members of one model). Each saved step
+is an epoch number and holds four items:
+
+* ``state``: the current stacked ``TrainState`` (params, batch_stats, optimiser state, RNG keys);
+* ``best``: the stacked best-on-validation state of every member;
+* ``loop``: the loop bookkeeping arrays (best metric and epoch, patience counters, stopped flags);
+* ``history``: JSON with per-epoch training loss and validation metric, and ``finished``.
+
+The data order of an epoch is a pure function of (seed, epoch) and dropout keys fold in the step,
+so restoring the last save and re-running the remaining epochs reproduces an uninterrupted run
+bit for bit. Saves are synchronous: the state's buffers are donated to the next step, and a save
+that a ``kill -9`` interrupts is never committed (Orbax writes to a temporary folder and renames).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import flax
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+
+def manager(directory: str, max_to_keep: int) -> ocp.CheckpointManager:
+    """A manager keeping the last ``max_to_keep`` saves (best states travel inside every save)."""
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=max(1, int(max_to_keep)), create=True, enable_async_checkpointing=False,
+    )
+    return ocp.CheckpointManager(os.path.abspath(directory), options=options)
+
+
+def _as_state_dict(state) -> dict:
+    return flax.serialization.to_state_dict(state)
+
+
+def save(mgr: ocp.CheckpointManager, epoch: int, state, best, loop: dict[str, np.ndarray],
+         history: dict[str, Any]) -> None:
+    """Save after ``epoch`` (0-based, completed); ``history['finished']`` marks a complete run."""
+    mgr.save(
+        epoch,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardSave(_as_state_dict(state)),
+            best=ocp.args.StandardSave(_as_state_dict(best)),
+            loop=ocp.args.StandardSave({k: np.asarray(v) for k, v in loop.items()}),
+            history=ocp.args.JsonSave(history),
+        ),
+        force=True,
+    )
+    mgr.wait_until_finished()
+
+
+def restore_latest(mgr: ocp.CheckpointManager, abstract_state, abstract_loop: dict[str, Any]):
+    """``(epoch, state, best, loop, history)`` from the latest save, or ``None`` if there is none.
+
+    ``abstract_state`` comes from ``jax.eval_shape`` of the init function: it fixes the tree
+    structure (including the static apply_fn/tx) and the shapes without allocating anything.
+    """
+    epoch = mgr.latest_step()
+    if epoch is None:
+        return None
+    target = _as_state_dict(abstract_state)
+    to_struct = lambda t: jax.tree_util.tree_map(  # noqa: E731
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), t)
+    restored = mgr.restore(
+        epoch,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(to_struct(target)),
+            best=ocp.args.StandardRestore(to_struct(target)),
+            loop=ocp.args.StandardRestore(to_struct(abstract_loop)),
+            history=ocp.args.JsonRestore(),
+        ),
+    )
+    state = flax.serialization.from_state_dict(abstract_state, restored["state"])
+    best = flax.serialization.from_state_dict(abstract_state, restored["best"])
+    return epoch, state, best, dict(restored["loop"]), restored["history"]

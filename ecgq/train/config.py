@@ -1,0 +1,92 @@
+"""Training hyperparameters: ``train_config()`` and the help of each field in ``FIELD_DOCS``.
+
+One ``train_config()`` serves the teacher and every student; a study overrides fields per role
+(``config.teacher.train.epochs``, ``config.train.lr``...). Every field the training layer reads is
+present here so that ``--config.<path>=...`` overrides always work.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "lamb", "lion", "rmsprop")
+SCHEDULES = ("cosine_restarts", "cosine", "constant")
+
+
+def train_config() -> ml_collections.ConfigDict:
+    """Defaults suited to the compact students on a few thousand ECG windows."""
+    c = ml_collections.ConfigDict()
+    c.epochs = 30
+    c.batch_size = 128
+    c.eval_batch_size = 1024
+    c.optimizer = "adamw"
+    c.learning_rate = 1e-3
+    c.weight_decay = 1e-4
+    c.momentum = 0.9
+    c.schedule = "cosine_restarts"
+    c.warmup_epochs = 1.0
+    c.restart_epochs = 10.0
+    c.restart_mult = 1.0
+    c.min_lr_ratio = 0.01
+    c.grad_clip_norm = 1.0
+    c.class_weighting = "balanced"
+    c.compute_dtype = "float32"
+    c.trainable_regex = ""
+    c.selection_metric = "balanced_accuracy"
+    c.early_stopping_patience = 10
+    c.min_delta = 0.0
+    c.n_seeds = 3
+    c.data_order = "shared"
+    c.max_members_per_chunk = 0
+    c.memory_budget_gb = 0.0
+    c.steps_per_call = 50
+    c.checkpoint_every_epochs = 1
+    c.max_to_keep = 2
+    c.progress = True
+    return c
+
+
+def pretrain_config() -> ml_collections.ConfigDict:
+    """Reconstruction pre-training of an autoencoder student (ae_vqc) before classification."""
+    c = ml_collections.ConfigDict()
+    c.epochs = 5
+    c.batch_size = 128
+    c.learning_rate = 2e-3
+    c.subtrees = ("encoder", "decoder")
+    return c
+
+
+FIELD_DOCS: dict[str, str] = {
+    "pretrain.epochs": "Autoencoder reconstruction pre-training epochs before classification (0 = none).",
+    "pretrain.batch_size": "Batch size of the autoencoder pre-training.",
+    "pretrain.learning_rate": "AdamW learning rate (cosine decay) of the autoencoder pre-training.",
+    "pretrain.subtrees": "Top-level parameter subtrees handed from pre-training to the student.",
+    "epochs": "Maximum number of passes over the training split (early stopping may end sooner).",
+    "batch_size": "Training mini-batch size (the last incomplete batch of an epoch is dropped).",
+    "eval_batch_size": "Batch size for validation/test/teacher forward passes (no effect on results).",
+    "optimizer": f"optax optimiser: one of {OPTIMIZERS}; weight_decay/momentum are passed where accepted.",
+    "learning_rate": "Peak learning rate of the schedule.",
+    "weight_decay": "Decoupled weight decay (AdamW/lamb/lion); ignored by optimisers without it.",
+    "momentum": "Momentum for sgd/rmsprop; ignored by the others.",
+    "schedule": f"Learning-rate schedule: one of {SCHEDULES} (cosine_restarts = SGDR, optax.sgdr_schedule).",
+    "warmup_epochs": "Linear warm-up length at the start of each cosine cycle, in epochs.",
+    "restart_epochs": "Length of the first cosine cycle in epochs (cosine_restarts only).",
+    "restart_mult": "Each cosine cycle is this many times longer than the previous one (SGDR T_mult).",
+    "min_lr_ratio": "Lowest learning rate of a cycle as a fraction of learning_rate.",
+    "grad_clip_norm": "Clip gradients to this global L2 norm; 0 disables clipping.",
+    "class_weighting": "'balanced' weights each sample by n/(k*count(class)) from the training split; 'none'.",
+    "compute_dtype": "'float32' or 'bfloat16' (forward/backward in bf16 with f32 master weights; accelerators only, CPU stays f32).",
+    "trainable_regex": "Only parameters whose '/'-joined path matches this regex are updated ('' = all); e.g. 'head' for a linear probe.",
+    "selection_metric": "Validation metric for best-epoch selection and early stopping: 'balanced_accuracy' or 'loss'.",
+    "early_stopping_patience": "Stop a seed after this many epochs without validation improvement; 0 disables.",
+    "min_delta": "Smallest change of the selection metric that counts as an improvement.",
+    "n_seeds": "Independent seeds (init and dropout keys) trained together as one vmapped program.",
+    "data_order": "'shared': all seeds see the same batch order; 'per_seed': each seed shuffles with its own key.",
+    "max_members_per_chunk": "Upper bound on seeds x settings trained in one vmapped program; 0 = decided from memory.",
+    "memory_budget_gb": "Memory the vmapped program may use when sizing chunks; 0 = half the free device memory.",
+    "steps_per_call": "Optimiser steps between two progress-bar updates (each step is one jitted, vmapped call).",
+    "checkpoint_every_epochs": "Save every seed's state (and the best-on-validation state) every this many epochs.",
+    "max_to_keep": "Periodic checkpoints kept on disk per training run.",
+    "progress": "Show a tqdm bar with live training loss and validation metric.",
+}
+

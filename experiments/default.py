@@ -1,0 +1,45 @@
+"""Default study (what `python launch.py` runs): synthetic ECG, ecgfounder_small teacher, the
+resnet1d, cnn1d and ae_vqc students, each with and without KD, 3 seeds vmapped; < 5 min on 2 CPU
+cores. Presets: ``:quick`` (a smoke run of a few seconds per model).
+
+Every field is documented by its layer (``launch.py --config=experiments/default.py --helpfull``).
+"""
+
+from __future__ import annotations
+
+
+def get_config(arg: str | None = None):
+    from ecgq.distill.config import distill_study_config
+
+    c = distill_study_config("synthetic", n_seeds=3)
+    c.study_name = "default (synthetic)"
+    c.data.synthetic.n_train = 1200
+    c.data.synthetic.n_val = 300
+    c.data.synthetic.n_test = 300
+    c.teacher.lead_order = "lead0"  # the synthetic generator names its single lead "lead0"
+    c.teacher.train.epochs = 6
+    c.teacher.train.restart_epochs = 6.0
+    c.teacher.train.batch_size = 64
+    for name in c.student_names:
+        t = c.students[name].train
+        t.epochs = 6
+        t.restart_epochs = 6.0
+        t.batch_size = 64
+        t.early_stopping_patience = 3
+    c.students.ae_vqc.train.learning_rate = 1e-2
+    c.students.ae_vqc.pretrain.epochs = 3
+    c.distill.temperatures = (4.0,)
+    c.distill.alphas = (0.5,)
+    c.eval.latency_batch_sizes = (1, 256)
+    c.eval.energy_min_seconds = 0.5
+    if arg == "quick":
+        c.data.synthetic.n_train, c.data.synthetic.n_val, c.data.synthetic.n_test = 256, 128, 128
+        c.teacher.train.epochs = 2
+        for name in c.student_names:
+            c.students[name].train.epochs = 2
+            c.students[name].train.n_seeds = 2
+        c.students.ae_vqc.pretrain.epochs = 1
+        c.eval.latency_batch_sizes = (1, 32)
+    elif arg:
+        raise ValueError(f"unknown preset {arg!r} for default.py; use ':quick' or nothing")
+    return c

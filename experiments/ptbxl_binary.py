@@ -1,0 +1,54 @@
+"""PTB-XL NORM vs abnormal: strat_fold 1-8 train, 9 validation, 10 test. The teacher sees each
+record as ECGFounder was trained (12 leads, 500 Hz, 10 s); the students see 256-sample single-lead
+(II) crops at 100 Hz and are scored per record (mean crop probability). Students receive the
+teacher's mean logit of the record each crop comes from.
+
+Presets: ``:quick`` (smoke run: 2 seeds, few epochs). Point ``--config.data.data_dir`` and
+``--config.teacher_data.data_dir`` at PTB-XL (default: $ECGQ_DATA/ptbxl_subset500), and
+``--config.teacher.checkpoint`` at a released ECGFounder checkpoint to fine-tune it.
+"""
+
+from __future__ import annotations
+
+
+def get_config(arg: str | None = None):
+    from ecgq.data.config import data_config
+    from ecgq.distill.config import distill_study_config
+
+    c = distill_study_config("ptbxl", n_seeds=5)
+    c.study_name = "PTB-XL NORM vs abnormal (folds 1-8 / 9 / 10)"
+    c.data.task = "binary"
+    c.data.leads = "II"
+    c.data.sampling_rate = 100
+    c.data.crop_length = 256
+    c.data.crop_stride = 256
+    c.teacher_data = data_config("ptbxl")
+    c.teacher_data.task = "binary"
+    c.teacher_data.leads = ""  # all twelve
+    c.teacher_data.sampling_rate = 500
+    c.teacher_data.crop_length = 0
+    c.teacher_data.normalize = "none"  # the teacher adapter z-scores each record as ECGFounder does
+    c.teacher.n_leads = 12
+    c.teacher.lead_order = "I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6"
+    c.teacher.input_length = 5000
+    c.teacher.sampling_rate = 500.0
+    c.teacher.train.batch_size = 16
+    c.teacher.train.eval_batch_size = 32
+    c.teacher.train.epochs = 10
+    c.eval.record_level = True
+    for name in c.student_names:
+        t = c.students[name].train
+        t.epochs = 15
+        t.restart_epochs = 15.0
+        t.batch_size = 64
+    c.students.ae_vqc.train.learning_rate = 1e-2
+    if arg == "quick":
+        c.teacher.train.epochs = 2
+        for name in c.student_names:
+            c.students[name].train.epochs = 2
+            c.students[name].train.n_seeds = 2
+        c.students.ae_vqc.pretrain.epochs = 1
+        c.eval.latency_batch_sizes = (1, 32)
+    elif arg:
+        raise ValueError(f"unknown preset {arg!r} for ptbxl_binary.py; use ':quick' or nothing")
+    return c
