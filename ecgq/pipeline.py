@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from ecgq.atomic import write_json_atomic
 from ecgq.distill import teacher_cache
 from ecgq.distill.losses import head_kind
 from ecgq.eval import energy, metrics, plots, report
@@ -55,11 +56,7 @@ def _quiet_orbax() -> None:
 
 
 def _atomic_json(path: str, obj: Any) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(obj, handle, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-    os.replace(tmp, path)
+    write_json_atomic(path, obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
 def _split_arrays(split, x: np.ndarray | None = None, use_rr: bool = False) -> dict[str, np.ndarray]:

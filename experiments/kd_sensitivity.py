@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.distill.config import distill_study_config
+    from ecgq.distill.config import distill_study_config, set_student_training
 
     dataset = "synthetic" if arg in ("quick", "synthetic") else "mitbih"
     c = distill_study_config(dataset, n_seeds=5)
@@ -24,20 +24,13 @@ def get_config(arg: str | None = None):
     c.distill.alphas = (0.0, 0.25, 0.5, 0.75, 1.0)
     c.distill.include_no_kd = False
     c.teacher.train.epochs = 8
-    for name in c.student_names:
-        t = c.students[name].train
-        t.epochs = 6
-        t.restart_epochs = 6.0
-        t.early_stopping_patience = 3
-    c.students.ae_vqc.train.learning_rate = 1e-2
+    set_student_training(c, epochs=6, restart_epochs=6.0, early_stopping_patience=3)
     if arg == "quick":
         c.data.synthetic.n_train, c.data.synthetic.n_val, c.data.synthetic.n_test = 512, 128, 128
         c.distill.temperatures = (1.0, 4.0)
         c.distill.alphas = (0.0, 0.5)
         c.teacher.train.epochs = 3
-        for name in c.student_names:
-            c.students[name].train.epochs = 2
-            c.students[name].train.n_seeds = 2
+        set_student_training(c, epochs=2, n_seeds=2)
         c.students.ae_vqc.pretrain.epochs = 1
         c.eval.latency_batch_sizes = (1, 32)
     elif arg not in (None, "synthetic"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.distill.config import distill_study_config
+    from ecgq.distill.config import distill_study_config, set_student_training
 
     c = distill_study_config("mitbih", n_seeds=5)
     c.study_name = "MIT-BIH inter-patient binary (DS1 -> DS2)"
@@ -21,13 +21,7 @@ def get_config(arg: str | None = None):
     c.teacher.train.epochs = 10
     c.teacher.train.restart_epochs = 10.0
     c.teacher.train.early_stopping_patience = 4
-    for name in c.student_names:
-        t = c.students[name].train
-        t.epochs = 8
-        t.restart_epochs = 8.0
-        t.early_stopping_patience = 4
-        t.batch_size = 128
-    c.students.ae_vqc.train.learning_rate = 1e-2
+    set_student_training(c, epochs=8, restart_epochs=8.0, early_stopping_patience=4, batch_size=128)
     c.students.ae_vqc.pretrain.epochs = 4
     c.distill.temperatures = (4.0,)
     c.distill.alphas = (0.5,)
@@ -36,10 +30,7 @@ def get_config(arg: str | None = None):
         c.subsample.val = 3000
         c.teacher.train.epochs = 4
         c.teacher.train.restart_epochs = 4.0
-        for name in c.student_names:
-            c.students[name].train.epochs = 3
-            c.students[name].train.restart_epochs = 3.0
-            c.students[name].train.n_seeds = 2
+        set_student_training(c, epochs=3, restart_epochs=3.0, n_seeds=2)
         c.students.ae_vqc.pretrain.epochs = 2
         c.eval.latency_batch_sizes = (1, 256)
         c.eval.energy_min_seconds = 0.5

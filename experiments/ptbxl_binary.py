@@ -13,7 +13,7 @@ from __future__ import annotations
 
 def get_config(arg: str | None = None):
     from ecgq.data.config import data_config
-    from ecgq.distill.config import distill_study_config
+    from ecgq.distill.config import distill_study_config, set_student_training
 
     c = distill_study_config("ptbxl", n_seeds=5)
     c.study_name = "PTB-XL NORM vs abnormal (folds 1-8 / 9 / 10)"
@@ -36,17 +36,10 @@ def get_config(arg: str | None = None):
     c.teacher.train.eval_batch_size = 32
     c.teacher.train.epochs = 10
     c.eval.record_level = True
-    for name in c.student_names:
-        t = c.students[name].train
-        t.epochs = 15
-        t.restart_epochs = 15.0
-        t.batch_size = 64
-    c.students.ae_vqc.train.learning_rate = 1e-2
+    set_student_training(c, epochs=15, restart_epochs=15.0, batch_size=64)
     if arg == "quick":
         c.teacher.train.epochs = 2
-        for name in c.student_names:
-            c.students[name].train.epochs = 2
-            c.students[name].train.n_seeds = 2
+        set_student_training(c, epochs=2, n_seeds=2)
         c.students.ae_vqc.pretrain.epochs = 1
         c.eval.latency_batch_sizes = (1, 32)
     elif arg:

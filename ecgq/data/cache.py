@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ecgq.atomic import write_atomic
 from ecgq.data.types import DatasetInfo, Split, Splits
 
 FORMAT_VERSION = 1
@@ -69,17 +69,7 @@ def save(path: str, splits: Splits) -> None:
         "name": info.name, "task": info.task, "class_names": list(info.class_names),
         "multilabel": info.multilabel, "sampling_rate": info.sampling_rate,
         "lead_names": list(info.lead_names), "dropped": info.dropped}))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load(path: str) -> Splits | None:

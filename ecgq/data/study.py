@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
+from ecgq.atomic import write_json_atomic
 from ecgq.data.registry import load_splits
 from ecgq.data.summary import check_disjoint, format_text, summarize
-
-
-def write_json(path: str, obj) -> None:
-    """Write ``obj`` as JSON atomically (temp file + os.replace)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def run(config, workdir: str) -> None:
@@ -24,6 +16,6 @@ def run(config, workdir: str) -> None:
     summary = summarize(splits)
     print(format_text(summary))
     os.makedirs(workdir, exist_ok=True)
-    write_json(os.path.join(workdir, "data_summary.json"), summary)
+    write_json_atomic(os.path.join(workdir, "data_summary.json"), summary)
     label_map = {name: index for index, name in enumerate(splits.info.class_names)}
-    write_json(os.path.join(workdir, "label_map.json"), label_map)
+    write_json_atomic(os.path.join(workdir, "label_map.json"), label_map)

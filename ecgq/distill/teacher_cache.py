@@ -13,11 +13,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 
 import jax
 import numpy as np
+
+from ecgq.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +43,6 @@ def cache_path(cache_dir: str, teacher_id: str, dataset_id: str, split: str) -> 
     return os.path.join(cache_dir, f"teacher_logits_{split}_{key}.npy")
 
 
-def _atomic_save(path: str, array: np.ndarray) -> None:
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def cached_logits(
     cache_dir: str, teacher_id: str, dataset_id: str, split: str, compute: Callable[[], np.ndarray]
 ) -> tuple[np.ndarray, bool]:
@@ -67,6 +52,6 @@ def cached_logits(
         log.info("teacher logits for %s: cache hit %s", split, path)
         return np.load(path), True
     logits = np.asarray(compute(), dtype=np.float32)
-    _atomic_save(path, logits)
+    write_atomic(path, lambda handle: np.save(handle, logits))
     log.info("teacher logits for %s: computed once, cached at %s", split, path)
     return logits, False

@@ -16,12 +16,12 @@ No-KD runs carry ``kd = False`` and ``temperature = alpha = None``. Undefined va
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ecgq.atomic import write_json_atomic
 from ecgq.eval.metrics import METRIC_NAMES, summarize
 
 RUN_KEYS = ("model", "kd", "temperature", "alpha", "seed", "split", "metrics", "params", "flops",
@@ -161,10 +161,7 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
         "tensorboard": os.path.join(workdir, "tensorboard"),
     }
     document = _clean({"meta": dict(meta), "runs": list(runs), "summary": summary})
-    tmp = paths["json"] + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(document, handle, indent=1)
-    os.replace(tmp, paths["json"])
+    write_json_atomic(paths["json"], document)
     write_csv(paths["csv"], runs)
     title = meta.get("study_name", "study")
     with open(paths["md"], "w") as handle:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import string
 
 import jax.numpy as jnp
-import numpy as np
 import pennylane as qml
 
 from ecgq.quantum import tape as tape_lib
