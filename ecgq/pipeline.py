@@ -330,6 +330,7 @@ def _student_stage(name, config, workdir, splits, teacher_logits, n_outputs, hea
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Run (or resume, or re-report) the distillation study of ``config`` in ``workdir``."""
     from ecgq.data import load_splits
+    from ecgq.data.summary import check_disjoint
 
     start = time.time()
     _quiet_orbax()
@@ -342,6 +343,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     splits = load_splits(config.data)
     info = splits.info
+    leaky = bool(config.data.get("intra_patient", False))
+    if not leaky:
+        check_disjoint(splits)  # no patient may be in two splits: refuse to train otherwise
     sub = config.subsample
     if sub.train or sub.val or sub.test:
         import dataclasses
@@ -358,6 +362,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
         "notes": [], "teacher_forward_passes": {s: 0 for s in SPLITS},
     }
+    if leaky:
+        meta["notes"].append("LEAKY intra-patient split (data.intra_patient=True): the same patients are "
+                             "in train and test; these numbers are not a patient-level result")
     if sub.train or sub.val or sub.test:
         meta["notes"].append(f"SUBSAMPLED splits (smoke run): at most {sub.train}/{sub.val}/{sub.test} "
                              "train/val/test windows (0 = all), class-stratified")

@@ -16,6 +16,7 @@ STUDIES: dict[str, str] = {
     "data_summary": "ecgq.data.study:run",
     "bench_quantum": "ecgq.quantum.bench:run",
     "distill": "ecgq.pipeline:run",
+    "bench_multiseed": "ecgq.train.bench_multiseed:run",
 }
 
 # Documentation of the fields every study config carries at its top level.

@@ -21,7 +21,8 @@ def get_config(arg: str | None = None):
     c.teacher.train.epochs = 10
     c.teacher.train.restart_epochs = 10.0
     c.teacher.train.early_stopping_patience = 4
-    set_student_training(c, epochs=8, restart_epochs=8.0, early_stopping_patience=4, batch_size=128)
+    # DS1 -> DS2 validation peaks within a few epochs (then the students overfit DS1 patients)
+    set_student_training(c, epochs=5, restart_epochs=5.0, early_stopping_patience=2, batch_size=128)
     c.students.ae_vqc.pretrain.epochs = 4
     c.distill.temperatures = (4.0,)
     c.distill.alphas = (0.5,)

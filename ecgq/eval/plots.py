@@ -32,14 +32,19 @@ def accuracy_vs_params(summary: Sequence[Mapping[str, Any]], path: str, metric: 
         x = np.array([_total_params(e) for e in entries], float)
         y = np.array([e["metrics"][metric]["mean"] for e in entries])
         err = np.array([e["metrics"][metric]["ci95"] or 0.0 for e in entries])
-        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=4, label=label, alpha=0.85)
+        # The metric lives in [0, 1]; a t-interval over few seeds can overshoot, so draw it clipped.
+        yerr = np.stack([np.minimum(err, y), np.minimum(err, 1.0 - y)])
+        ax.errorbar(x, y, yerr=yerr, fmt=marker, capsize=4, label=label, alpha=0.85)
         for xi, yi, e in zip(x, y, entries):
             tag = e["model"] + (f" T={e['temperature']:g},a={e['alpha']:g}" if kd else "")
             ax.annotate(tag, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("parameters (classical + quantum)")
     split = summary[0].get("split", "test") if summary else "test"
-    ax.set_ylabel(f"{metric} ({split}, mean ± 95% CI)")
+    n_seeds = sorted({int(e.get("n_seeds", 0)) for e in summary})
+    seeds = "/".join(str(n) for n in n_seeds)
+    ax.set_ylabel(f"{metric} ({split}; mean ± 95% CI, {seeds} seeds)")
+    ax.set_ylim(0.0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -1,21 +1,23 @@
-"""Benchmark: wall time of N vmapped seeds vs 1 seed of one student (default ae_vqc).
+"""Study ``bench_multiseed``: wall time of N vmapped seeds vs 1 seed of one student.
 
-    python -m ecgq.train.bench_multiseed --model=ae_vqc --seeds=8 --steps=40
+    python launch.py --config=experiments/bench_multiseed.py --workdir=runs/bms
 
-Both programs are compiled and warmed up first; the timed part is ``--steps`` optimiser steps of
-the fused, vmapped train step (the inner loop of every study), on random windows of 256 samples.
-Prints one JSON line with the times and the ratio (the goal: <= 2 for 8 ae_vqc seeds).
+Both programs are compiled and warmed up first; the timed part is ``multiseed_bench.steps``
+optimiser steps of the fused, vmapped train step (the inner loop of every study) on random
+windows of 256 samples, best of ``multiseed_bench.repeats``. Prints and writes
+``bench_multiseed.json`` with the times and their ratio; the goal for 8 ae_vqc seeds is at most 2.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ecgq.atomic import write_json_atomic
 
 
 def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: int, batch: int,
@@ -44,28 +46,23 @@ def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: i
     return best
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="ae_vqc")
-    parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--batch", type=int, default=128)
-    args = parser.parse_args(argv)
-
+def run(config, workdir: str) -> dict:
+    """Time ``config.multiseed_bench.seeds`` vmapped seeds against one seed; print and save the ratio."""
     from ecgq.models import build_model, model_config
 
-    model = build_model(args.model, model_config(args.model), 2)
-    rng = np.random.default_rng(0)
+    cfg = config.multiseed_bench
+    model = build_model(cfg.model, model_config(cfg.model), 2)
+    rng = np.random.default_rng(config.seed)
     x = rng.normal(size=(2048, 256, 1)).astype(np.float32)
     y = rng.integers(0, 2, 2048).astype(np.int32)
-    one = time_members(model, 1, x, y, args.steps, args.batch)
-    many = time_members(model, args.seeds, x, y, args.steps, args.batch)
-    print(json.dumps({
-        "model": args.model, "backend": jax.default_backend(), "devices": len(jax.devices()),
-        "steps": args.steps, "batch": args.batch, "seconds_1_seed": round(one, 3),
-        f"seconds_{args.seeds}_seeds": round(many, 3), "ratio": round(many / one, 2),
-    }))
-
-
-if __name__ == "__main__":
-    main()
+    one = time_members(model, 1, x, y, cfg.steps, cfg.batch, cfg.repeats)
+    many = time_members(model, cfg.seeds, x, y, cfg.steps, cfg.batch, cfg.repeats)
+    result = {
+        "model": cfg.model, "backend": jax.default_backend(), "devices": len(jax.devices()),
+        "steps": cfg.steps, "batch": cfg.batch, "seeds": cfg.seeds, "seconds_1_seed": one,
+        "seconds_n_seeds": many, "ratio": many / one,
+    }
+    write_json_atomic(os.path.join(workdir, "bench_multiseed.json"), result)
+    print(f"{cfg.seeds} vmapped seeds of {cfg.model}: {many:.3f} s vs 1 seed: {one:.3f} s for "
+          f"{cfg.steps} steps of batch {cfg.batch} -> ratio {many / one:.2f} ({jax.default_backend()})")
+    return result

@@ -88,5 +88,10 @@ FIELD_DOCS: dict[str, str] = {
     "checkpoint_every_epochs": "Save every seed's state (and the best-on-validation state) every this many epochs.",
     "max_to_keep": "Periodic checkpoints kept on disk per training run.",
     "progress": "Show a tqdm bar with live training loss and validation metric.",
+    # experiments/bench_multiseed.py
+    "multiseed_bench.model": "Model whose vmapped training step is timed (a build_model name).",
+    "multiseed_bench.seeds": "Seeds trained together in the vmapped program, timed against one seed.",
+    "multiseed_bench.steps": "Optimiser steps per timed run.",
+    "multiseed_bench.batch": "Training batch size of the timed steps.",
+    "multiseed_bench.repeats": "Timed runs after the warm-up; the fastest is reported.",
 }
-

@@ -65,23 +65,20 @@ def pretrain_autoencoder(model, seeds: list[int], x: np.ndarray, cfg: ml_collect
         rec = model.apply({"params": p}, xb, method="reconstruct")
         return jnp.mean((rec - xb) ** 2)
 
-    def member_epoch(p, o, idx, data):
-        def body(carry, ids):
-            p, o = carry
-            loss, grads = jax.value_and_grad(loss_fn)(p, data[ids])
-            updates, o = tx.update(grads, o, p)
-            return (optax.apply_updates(p, updates), o), loss
+    def member_step(p, o, ids, data):
+        loss, grads = jax.value_and_grad(loss_fn)(p, data[ids])
+        updates, o = tx.update(grads, o, p)
+        return optax.apply_updates(p, updates), o, loss
 
-        (p, o), losses = jax.lax.scan(body, (p, o), idx)
-        return p, o, losses
-
-    run = jax.jit(jax.vmap(member_epoch, in_axes=(0, 0, None, None)), donate_argnums=(0, 1))
+    # One jitted call per step rather than a lax.scan over the epoch: on XLA:CPU convolutions
+    # inside a loop body leave the fast path (see ecgq.train.multiseed.make_multi_step).
+    step = jax.jit(jax.vmap(member_step, in_axes=(0, 0, None, None)), donate_argnums=(0, 1))
     data = jnp.asarray(x)
     bar = tqdm(range(int(cfg.epochs)), desc="autoencoder pre-training", disable=not progress, leave=False)
     for epoch in bar:
-        idx = jnp.asarray(epoch_order(data_seed, epoch, n, spe, batch))
-        params, opt_state, losses = run(params, opt_state, idx, data)
-        bar.set_postfix(mse=f"{float(np.mean(losses[:, -1])):.4f}")
+        for ids in epoch_order(data_seed, epoch, n, spe, batch):
+            params, opt_state, losses = step(params, opt_state, ids, data)
+        bar.set_postfix(mse=f"{float(np.mean(losses)):.4f}")
     result = keep(params)
     if mgr is not None:
         mgr.save(int(cfg.epochs), args=ocp.args.StandardSave(result), force=True)
