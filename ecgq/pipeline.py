@@ -366,7 +366,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         meta["notes"].append("LEAKY intra-patient split (data.intra_patient=True): the same patients are "
                              "in train and test; these numbers are not a patient-level result")
     if sub.train or sub.val or sub.test:
-        meta["notes"].append(f"SUBSAMPLED splits (smoke run): at most {sub.train}/{sub.val}/{sub.test} "
+        meta["notes"].append(f"SUBSAMPLED splits: at most {sub.train}/{sub.val}/{sub.test} "
                              "train/val/test windows (0 = all), class-stratified")
 
     stages: dict[str, dict] = {}
