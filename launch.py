@@ -5,7 +5,10 @@
     python launch.py --config=experiments/data_summary.py:mitbih --config.data.task=aami5
     python launch.py --config=experiments/default.py --helpfull   # documents every field
 
-Flags only: the study itself lives in ``ecgq`` and the experiment definition in ``experiments/``.
+Flags only: the study itself lives in ``ecgq.studies`` and the experiment definition in
+``experiments/``. The config is completed (a switched ``data.name`` brings that dataset's
+defaults) and checked in the first seconds; a user error (bad flag, path or data) prints one line
+naming the field or file and exits with status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ml_collections import config_flags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "experiments", "default.py")
+USAGE_ERROR = 2
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", DEFAULT_CONFIG, "Study definition: experiments/<study>.py[:preset]."
@@ -26,6 +30,11 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Where the study writes its outputs (default: runs/<study file>[_<preset>])."
 )
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
 
 
 def _config_argument(argv: list[str]) -> str:
@@ -39,20 +48,44 @@ def _config_argument(argv: list[str]) -> str:
 
 
 def _load_config(spec: str):
+    """The experiment file's config for its preset, before any --config.<field> flag."""
     path, _, preset = spec.partition(":")
     module_spec = importlib.util.spec_from_file_location("_ecgq_config", path)
     if module_spec is None or not os.path.isfile(path):
-        raise SystemExit(f"--config={spec}: no config file at {path!r}.")
+        _fail(f"--config={spec}: no config file at {path!r}.")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module.get_config(preset or None)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+    """absl flag parsing, with a bad ``--config.<field>`` reported as one line (exit status 2)."""
+    from ecgq.errors import UserError
+
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        _fail(str(error).splitlines()[0])
+    except (AttributeError, KeyError) as error:
+        _fail(f"{_bad_field(argv, error)}: this config has no such field "
+              "(python launch.py --config=... --helpfull lists the fields).")
+    except (UserError, TypeError, ValueError) as error:
+        _fail(f"{_bad_field(argv, error)}: {error}")
+
+
+def _bad_field(argv: list[str], error: Exception) -> str:
+    """The --config.<field> flag an override error is about (the one naming the missing key)."""
+    overrides = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
+    key = str(error.args[0]) if error.args else ""
+    return next((f for f in overrides if f.split(".")[-1] == key.strip("'\"")), None) or \
+        (overrides[-1] if overrides else "--config")
 
 
 def _document_config_fields(argv: list[str]) -> None:
     """Make --help/--helpfull list every field of the chosen config with its documentation."""
     if not any(arg in ("--help", "--helpfull", "-?", "--helpshort") for arg in argv):
         return
-    from ecgq.config_docs import help_text
+    from ecgq.studies.help import help_text
 
     flags.FLAGS["config"].help += "\n" + help_text(_load_config(_config_argument(argv)))
 
@@ -66,13 +99,20 @@ def _default_workdir(spec: str) -> str:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from ecgq.run import run
+    from ecgq import studies
+    from ecgq.errors import UserError
 
-    workdir = _WORKDIR.value or _default_workdir(_config_argument(sys.argv))
-    logging.info("Study %s, workdir %s", _CONFIG.value.study, workdir)
-    run(_CONFIG.value, workdir)
+    spec = _config_argument(sys.argv)
+    workdir = _WORKDIR.value or _default_workdir(spec)
+    try:
+        config = studies.prepare(_load_config(spec), _CONFIG.value)
+        studies.check_writable(os.path.abspath(workdir))
+        logging.info("Study %s, workdir %s", config.study, workdir)
+        studies.run(config, workdir)
+    except UserError as error:
+        _fail(str(error))
 
 
 if __name__ == "__main__":
     _document_config_fields(sys.argv)
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

@@ -13,13 +13,17 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any
 
+# Name prefix of the temporary file beside the target while a write is in flight (a leftover one
+# can only come from a crash between ``mkstemp`` and the cleanup, e.g. ``kill -9``).
+TMP_PREFIX = ".tmp-"
+
 
 def write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over
     ``path`` (atomic on POSIX). On any error the temporary file is removed and the error raised."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=os.path.splitext(path)[1])
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -27,8 +31,10 @@ def write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.remove(tmp)
+        except OSError:
+            pass  # already gone, or removal failed too: raise the error that matters
         raise
 
 

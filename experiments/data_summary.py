@@ -6,7 +6,7 @@ Example: python launch.py --config=experiments/data_summary.py:mitbih --workdir=
 
 import ml_collections
 
-from ecgq.data.config import data_config
+from ecgq.data import data_config
 
 
 def get_config(arg=None) -> ml_collections.ConfigDict:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.distill.config import distill_study_config, set_student_training
+    from ecgq.studies.distill_config import distill_study_config, set_student_training
 
     c = distill_study_config("synthetic", n_seeds=3)
-    c.study_name = "default (synthetic)"
+    c.study_name = "default"
     c.data.synthetic.n_train = 1200
     c.data.synthetic.n_val = 300
     c.data.synthetic.n_test = 300
-    c.teacher.lead_order = "lead0"  # the synthetic generator names its single lead "lead0"
-    c.teacher.train.epochs = 12  # at 6 epochs the teacher (0.72) was weaker than its students
+    c.teacher.train.epochs = 12  # the teacher gets twice the students' epochs
     c.teacher.train.restart_epochs = 12.0
     c.teacher.train.batch_size = 64
     set_student_training(c, epochs=6, restart_epochs=6.0, batch_size=64, early_stopping_patience=3)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.distill.config import distill_study_config, set_student_training
+    from ecgq.studies.distill_config import distill_study_config, set_student_training
 
     dataset = "synthetic" if arg in ("quick", "synthetic") else "mitbih"
     c = distill_study_config(dataset, n_seeds=5)
@@ -18,8 +18,6 @@ def get_config(arg: str | None = None):
     if dataset == "mitbih":
         c.data.task = "binary"
         c.subsample.train = 12000
-    else:
-        c.teacher.lead_order = "lead0"
     c.distill.temperatures = (1.0, 2.0, 4.0, 8.0)
     c.distill.alphas = (0.0, 0.25, 0.5, 0.75, 1.0)
     c.distill.include_no_kd = False

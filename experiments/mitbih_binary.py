@@ -12,7 +12,7 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.distill.config import distill_study_config, set_student_training
+    from ecgq.studies.distill_config import distill_study_config, set_student_training
 
     c = distill_study_config("mitbih", n_seeds=5)
     c.study_name = "MIT-BIH inter-patient binary (DS1 -> DS2)"

@@ -3,17 +3,18 @@ record as ECGFounder was trained (12 leads, 500 Hz, 10 s); the students see 256-
 (II) crops at 100 Hz and are scored per record (mean crop probability). Students receive the
 teacher's mean logit of the record each crop comes from.
 
-Presets: ``:quick`` (smoke run: 2 seeds, few epochs). Point ``--config.data.data_dir`` and
-``--config.teacher_data.data_dir`` at PTB-XL (default: $ECGQ_DATA/ptbxl_subset500), and
-``--config.teacher.checkpoint`` at a released ECGFounder checkpoint to fine-tune it.
+Presets: ``:quick`` (smoke run: 2 seeds, few epochs). Point ``--config.data.data_dir`` at PTB-XL
+(default: $ECGQ_DATA/ptbxl_subset500; the teacher's view reads the same folder), and
+``--config.teacher.checkpoint`` at a released ECGFounder checkpoint to fine-tune it. The teacher
+reads every lead of its view in ECGFounder's order (I..V6).
 """
 
 from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.data.config import data_config
-    from ecgq.distill.config import distill_study_config, set_student_training
+    from ecgq.data import data_config
+    from ecgq.studies.distill_config import distill_study_config, set_student_training
 
     c = distill_study_config("ptbxl", n_seeds=5)
     c.study_name = "PTB-XL NORM vs abnormal (folds 1-8 / 9 / 10)"
@@ -28,8 +29,6 @@ def get_config(arg: str | None = None):
     c.teacher_data.sampling_rate = 500
     c.teacher_data.crop_length = 0
     c.teacher_data.normalize = "none"  # the teacher adapter z-scores each record as ECGFounder does
-    c.teacher.n_leads = 12
-    c.teacher.lead_order = "I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6"
     c.teacher.input_length = 5000
     c.teacher.sampling_rate = 500.0
     c.teacher.train.batch_size = 16

@@ -2,22 +2,32 @@
 
 Key = sha256 of (cache format version, the data layer's own source code, the data config minus
 where-to fields, and each source file's (name, size, mtime)). Touching or replacing a raw file,
-changing any data field, or editing the loaders gives a new key, so a stale entry is never served. Writes go to a temporary file in the cache folder and are moved into place with
-``os.replace`` (atomic on POSIX), so a crash never leaves a half-written entry under the real name.
+changing any data field, or editing the loaders gives a new key, so a stale entry is never served.
+Writes go to a temporary file in the cache folder and are moved into place with ``os.replace``
+(atomic on POSIX), so a crash never leaves a half-written entry under the real name.
+
+The cache is only a speed-up: a folder that cannot be written (full disk, no permission) gives a
+warning and the data is used uncached; an entry that cannot be read is a miss (warning) and is
+rebuilt. Neither ever stops a run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 
 import numpy as np
 
 from ecgq.atomic import write_atomic
+from ecgq.data.errors import warn_skipped
 from ecgq.data.types import DatasetInfo, Split, Splits
 
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
+
+# 2: DatasetInfo.skipped is stored (entries of version 1 lack it and still load, with it empty).
+FORMAT_VERSION = 2
 _NOT_KEYED = ("cache", "cache_dir", "download", "data_dir")
 
 
@@ -55,9 +65,13 @@ def cache_path(cfg, files: list[str]) -> str:
     return os.path.join(cache_dir(cfg), f"{cfg.name}-{cfg.task}-{cache_key(cfg, files)}.npz")
 
 
-def save(path: str, splits: Splits) -> None:
-    """Write ``splits`` to ``path`` atomically (temp file + os.replace); nothing partial on failure."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+def save(path: str, splits: Splits) -> bool:
+    """Write ``splits`` to ``path`` atomically (temp file + os.replace); nothing partial on failure.
+
+    Returns False, after a warning naming the folder and the fix, when the cache folder cannot be
+    created or written (OSError: full disk, read-only, no permission); the caller goes on uncached.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
     arrays = {}
     for name, split in splits.items():
         arrays.update({f"{name}.x": split.x, f"{name}.y": split.y, f"{name}.record": split.record,
@@ -68,8 +82,17 @@ def save(path: str, splits: Splits) -> None:
     arrays["info"] = np.array(json.dumps({
         "name": info.name, "task": info.task, "class_names": list(info.class_names),
         "multilabel": info.multilabel, "sampling_rate": info.sampling_rate,
-        "lead_names": list(info.lead_names), "dropped": info.dropped}))
-    write_atomic(path, lambda handle: np.savez(handle, **arrays))
+        "lead_names": list(info.lead_names), "dropped": info.dropped,
+        "skipped": {s: {r: list(ids) for r, ids in by.items()} for s, by in info.skipped.items()}}))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    except OSError as error:
+        log.warning("Cannot write the data cache in %r (%s); continuing without it. Free space or "
+                    "fix permissions there, point data.cache_dir (or $ECGQ_CACHE) at a writable "
+                    "folder, or set data.cache=False.", folder, error)
+        return False
+    return True
 
 
 def load(path: str) -> Splits | None:
@@ -84,9 +107,13 @@ def load(path: str) -> Splits | None:
                 rr = z[f"{name}.rr"] if f"{name}.rr" in z.files else None
                 splits[name] = Split(x=z[f"{name}.x"], y=z[f"{name}.y"], record=z[f"{name}.record"],
                                      patient=z[f"{name}.patient"], rr=rr)
-    except Exception:
+        info = DatasetInfo(name=meta["name"], task=meta["task"], class_names=tuple(meta["class_names"]),
+                           multilabel=meta["multilabel"], sampling_rate=meta["sampling_rate"],
+                           lead_names=tuple(meta["lead_names"]), dropped=meta["dropped"],
+                           skipped=meta.get("skipped", {}))
+    except Exception as error:  # noqa: BLE001 - a bad entry is a miss whatever numpy/json raise
+        log.warning("Data cache entry %r is unreadable (%s: %s); rebuilding it. If this repeats, "
+                    "delete the entry or set data.cache=False.", path, type(error).__name__, error)
         return None
-    info = DatasetInfo(name=meta["name"], task=meta["task"], class_names=tuple(meta["class_names"]),
-                       multilabel=meta["multilabel"], sampling_rate=meta["sampling_rate"],
-                       lead_names=tuple(meta["lead_names"]), dropped=meta["dropped"])
+    warn_skipped(info.name, info.skipped, context=" when this cache entry was built")
     return Splits(info=info, **splits)

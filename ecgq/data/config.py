@@ -1,108 +1,150 @@
-"""The data sub-config: every field any loader reads, each documented in ``FIELD_DOCS``.
+"""The data sub-config: the common fields every loader shares, plus each dataset's own fields.
 
-One flat ConfigDict for all datasets (fields a dataset does not use are ignored by it) so that
-``--config.data.<field>=...`` overrides work for every study and ``launch.py --helpfull`` can
-document them. ``data_config(name)`` only changes the defaults that differ between datasets.
+One flat ConfigDict holds the common fields and the own fields of every registered dataset (a
+dataset ignores the fields it does not read), so that ``--config.data.<field>=...`` lands whatever
+``data.name`` is. ``data_config(name)`` applies that dataset's defaults (filters, task, leads);
+``data_docs()`` is the help of every field, written by its owner (common fields here, own fields
+in the dataset's module). ``check_data_config`` validates a config in milliseconds, before any
+record is read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import ml_collections
 
-DATASETS = ("synthetic", "mitbih", "ptbxl", "wfdb_folder")
+from ecgq.data.errors import DataError
+from ecgq.data.registry import DATASETS, dataset
 
-# Tasks each dataset offers; the first is the default.
-TASKS: dict[str, tuple[str, ...]] = {
-    "synthetic": ("binary", "multiclass"),
-    "mitbih": ("aami5", "binary"),
-    "ptbxl": ("superdiagnostic", "binary"),
-    "wfdb_folder": ("labels",),
+NORMALIZATIONS = ("window", "record", "none")
+
+COMMON_FIELDS: dict[str, Any] = {
+    "name": "synthetic",
+    "data_dir": "",
+    "task": "",
+    "cache": True,
+    "cache_dir": "",
+    "download": False,
+    "skip_bad_records": False,
+    "val_fraction": 0.2,
+    "val_seed": 0,
+    "window_length": 256,
+    "leads": "",
+    "sampling_rate": 0,
+    "target_rate": 0,
+    "crop_length": 0,
+    "crop_stride": 0,
+    "bandpass": True,
+    "bandpass_low": 0.67,
+    "bandpass_high": 40.0,
+    "notch_hz": 50.0,
+    "baseline_removal": False,
+    "normalize": "window",
 }
 
-FIELD_DOCS: dict[str, str] = {
-    "name": f"Dataset: one of {list(DATASETS)}.",
-    "data_dir": "Folder of the raw data; '' = $ECGQ_DATA/mitdb or $ECGQ_DATA/ptbxl_subset500 (mitbih/ptbxl).",
-    "task": "Labelling task: synthetic binary|multiclass; mitbih aami5|binary; ptbxl superdiagnostic|binary; wfdb_folder labels.",
+COMMON_DOCS: dict[str, str] = {
+    "name": "Dataset (a registered name; python -m ecgq.data --list shows them).",
+    "data_dir": "Folder of the raw data; '' = $ECGQ_DATA/<the dataset's default folder> where it has one.",
+    "task": "Labelling task ('' = the dataset's default); python -m ecgq.data --list shows each dataset's tasks.",
     "cache": "Cache processed arrays on disk (keyed by source files' identity + this config); False rebuilds.",
-    "cache_dir": "Cache folder; '' = $ECGQ_CACHE or ~/.cache/ecgq.",
-    "download": "If data_dir is missing, download MIT-BIH / PTB-XL from PhysioNet into it (needs network).",
-    "skip_bad_records": "Skip (and count in info.dropped) records that are missing, corrupt, NaN/flat or lack the lead, instead of failing.",
-    "val_fraction": "Fraction of training records/patients held out for validation (mitbih: whole DS1 records; wfdb_folder without split column; synthetic).",
+    "cache_dir": "Processed-data cache folder; '' = $ECGQ_CACHE or ~/.cache/ecgq. Unwritable: warns and goes on.",
+    "download": "If data_dir lacks the dataset, download it from PhysioNet into data_dir (needs network).",
+    "skip_bad_records": "Skip (and name in the summary) records that are missing, corrupt, NaN/flat or lack the lead, instead of failing.",
+    "val_fraction": "Fraction of training records/patients held out for validation (whole records or patients).",
     "val_seed": "Seed of the validation / random split (independent of the model seed).",
-    "intra_patient": "mitbih only: LEAKY intra-patient beat split (same patients in train and test). For comparison with leaky literature only; never report it as a result.",
-    "window_length": "Samples per window (mitbih: per beat; synthetic: per example).",
-    "window_offset": "mitbih: samples before the R peak in each window; -1 = window_length // 2 (centred).",
-    "leads": "Comma-separated lead names selected by sig_name (mitbih default MLII); '' = all leads of the record.",
-    "sampling_rate": "ptbxl: 100 or 500 Hz source files; synthetic: generated rate in Hz.",
-    "target_rate": "Resample to this rate in Hz after filtering; 0 = keep the source rate (wfdb_folder: rate of the first record).",
-    "crop_length": "ptbxl / wfdb_folder: samples per crop after resampling; 0 = whole record (wfdb_folder: pads/crops to the first record's length).",
-    "crop_stride": "ptbxl / wfdb_folder: stride between crops; 0 = one crop per record from its start (padding if short).",
+    "window_length": "Samples per window (beat datasets: per beat; synthetic: per example).",
+    "leads": "Comma-separated lead names selected by sig_name; '' = all leads of the record.",
+    "sampling_rate": "Source sampling rate in Hz where a dataset offers several (ptbxl: 100 or 500; synthetic: generated rate); 0 = the records' own.",
+    "target_rate": "Resample to this rate in Hz after filtering; 0 = keep the source rate.",
+    "crop_length": "Record datasets: samples per crop after resampling; 0 = whole record (padded/cropped to the first record's length).",
+    "crop_stride": "Record datasets: stride between crops; 0 = one crop per record from its start (padding if short).",
     "bandpass": "Apply a zero-phase Butterworth band-pass (bandpass_low..bandpass_high Hz) per record before windowing.",
     "bandpass_low": "Band-pass low cut in Hz (ECGFounder uses 0.67).",
     "bandpass_high": "Band-pass high cut in Hz (ECGFounder uses 40); clipped below Nyquist.",
     "notch_hz": "Mains notch frequency in Hz (50 in Europe, 60 in the US); 0 or >= Nyquist disables it.",
     "baseline_removal": "Subtract a two-stage moving median (0.2 s, 0.6 s) baseline per record (slower; band-pass already removes most wander).",
-    "normalize": "'window' = z-score each window per lead; 'record' = z-score each record per lead before windowing; 'none'.",
-    "labels_csv": "wfdb_folder: CSV with columns record,label[,split][,patient]; relative paths are inside data_dir.",
-    "labels": "wfdb_folder: comma-separated label names in class-index order; '' = the CSV's labels sorted. A CSV label not listed is an error.",
-    "synthetic.n_train": "synthetic: number of training examples.",
-    "synthetic.n_val": "synthetic: number of validation examples.",
-    "synthetic.n_test": "synthetic: number of test examples.",
-    "synthetic.n_leads": "synthetic: number of leads generated.",
-    "synthetic.examples_per_patient": "synthetic: windows per synthetic patient (patients never cross splits).",
-    "synthetic.noise": "synthetic: standard deviation of white noise relative to the R amplitude.",
-    "synthetic.seed": "synthetic: generator seed (same seed and config -> identical arrays).",
+    "normalize": f"Signal normalisation, one of {list(NORMALIZATIONS)}: z-score each window / each record per lead, or none.",
 }
 
 
-def data_config(name: str = "synthetic") -> ml_collections.ConfigDict:
-    """All data fields with defaults suited to ``name`` (see ``FIELD_DOCS``)."""
-    if name not in DATASETS:
-        from ecgq.data.errors import DataError
+def _to_config(value: Any) -> Any:
+    return ml_collections.ConfigDict(dict(value)) if isinstance(value, Mapping) else value
 
-        raise DataError(f"Unknown dataset {name!r}; choose one of {list(DATASETS)}.")
+
+def data_config(name: str = "synthetic") -> ml_collections.ConfigDict:
+    """Every data field, with the defaults of dataset ``name`` (see :func:`data_docs`)."""
+    spec = dataset(name)
     c = ml_collections.ConfigDict()
+    for key, value in COMMON_FIELDS.items():
+        c[key] = value
+    for other in DATASETS.entries():
+        for key, value in other.fields.items():
+            if key in c:
+                raise RuntimeError(f"dataset {other.name!r} redefines data field {key!r}")
+            c[key] = _to_config(value)
+    for key, value in spec.defaults.items():
+        if key not in c:
+            raise RuntimeError(f"dataset {name!r} sets a default for unknown data field {key!r}")
+        c[key] = value
     c.name = name
-    c.data_dir = ""
-    c.task = TASKS[name][0]
-    c.cache = True
-    c.cache_dir = ""
-    c.download = False
-    c.skip_bad_records = False
-    c.val_fraction = 0.2
-    c.val_seed = 0
-    c.intra_patient = False
-    c.window_length = 256
-    c.window_offset = -1
-    c.leads = "MLII" if name == "mitbih" else ""
-    c.sampling_rate = {"ptbxl": 100, "synthetic": 100}.get(name, 0)
-    c.target_rate = 0
-    c.crop_length = 0
-    c.crop_stride = 0
-    c.bandpass = name != "synthetic"
-    c.bandpass_low = 0.67
-    c.bandpass_high = 40.0
-    c.notch_hz = 50.0 if name != "synthetic" else 0.0
-    c.baseline_removal = False
-    c.normalize = "window"
-    c.labels_csv = "labels.csv"
-    c.labels = ""
-    c.synthetic = ml_collections.ConfigDict()
-    c.synthetic.n_train = 2000
-    c.synthetic.n_val = 500
-    c.synthetic.n_test = 500
-    c.synthetic.n_leads = 1
-    c.synthetic.examples_per_patient = 10
-    c.synthetic.noise = 0.05
-    c.synthetic.seed = 0
+    c.task = spec.tasks[0]
     return c
+
+
+def data_docs() -> dict[str, str]:
+    """Help of every field of :func:`data_config`, each from the module that owns the field."""
+    docs = dict(COMMON_DOCS)
+    for spec in DATASETS.entries():
+        docs.update({key: f"{spec.name}: {text}" for key, text in spec.docs.items()})
+    return docs
+
+
+def with_dataset_defaults(base: ml_collections.ConfigDict, cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``cfg`` itself, or, when its ``name`` differs from ``base``'s (a flag switched the dataset),
+    a fresh ``data_config(cfg.name)`` with only the fields that differ from ``base`` re-applied: the
+    new dataset brings its own filters, task and leads unless the user set them too."""
+    if cfg.name == base.name:
+        return cfg
+    from ecgq.configs import apply_overrides, changed_leaves
+
+    fresh = data_config(cfg.name)
+    apply_overrides(fresh, changed_leaves(base, cfg), what="the data config")
+    return fresh
 
 
 def check_task(name: str, task: str) -> None:
     """Fail with the valid choices when ``task`` is not offered by dataset ``name``."""
-    from ecgq.data.errors import DataError
+    dataset(name).check_task(task)
 
-    if name not in TASKS:
-        raise DataError(f"Unknown dataset {name!r}; choose one of {list(DATASETS)}.")
-    if task not in TASKS[name]:
-        raise DataError(f"Unknown task {task!r} for dataset {name!r}; choose one of {list(TASKS[name])}.")
+
+def _require(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise DataError(f"--config.{field}: {message}")
+
+
+def check_data_config(cfg, where: str = "data", check_folder: bool = True) -> None:
+    """Validate ``cfg`` without reading any record: dataset, task, numbers and the data folder.
+
+    ``where`` is the config path of ``cfg`` (``data`` or ``teacher_data``), named in the errors.
+    """
+    from ecgq.data.download import check_data_dir, resolve_data_dir
+
+    spec = dataset(cfg.name)
+    if cfg.task not in spec.tasks:
+        raise DataError(f"Unknown task {cfg.task!r} for dataset {cfg.name!r} (--config.{where}.task); "
+                        f"choose one of {list(spec.tasks)}.")
+    _require(0.0 < float(cfg.val_fraction) < 1.0, f"{where}.val_fraction", f"must be in (0, 1), got {cfg.val_fraction}.")
+    _require(int(cfg.window_length) > 0, f"{where}.window_length", f"must be positive, got {cfg.window_length}.")
+    for field in ("target_rate", "crop_length", "crop_stride", "sampling_rate"):
+        _require(float(cfg[field]) >= 0, f"{where}.{field}", f"must be >= 0 (0 = off), got {cfg[field]}.")
+    _require(cfg.normalize in NORMALIZATIONS, f"{where}.normalize",
+             f"must be one of {list(NORMALIZATIONS)}, got {cfg.normalize!r}.")
+    if cfg.bandpass:
+        _require(0 <= float(cfg.bandpass_low) < float(cfg.bandpass_high), f"{where}.bandpass_low",
+                 f"the band {cfg.bandpass_low}..{cfg.bandpass_high} Hz is empty.")
+    if check_folder and spec.needs_data_dir:
+        data_dir = resolve_data_dir(cfg, spec)
+        if check_data_dir(cfg, data_dir, spec) and spec.check is not None:
+            spec.check(cfg, data_dir)

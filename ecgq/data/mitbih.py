@@ -17,8 +17,9 @@ import numpy as np
 import wfdb
 
 from ecgq.data import preprocess
-from ecgq.data.errors import RecordError
+from ecgq.data.errors import SKIP_HINT, RecordError, warn_skipped
 from ecgq.data.splitting import choose_holdout_groups
+from ecgq.data.registry import DATASETS, DatasetSpec, PhysioNetSource
 from ecgq.data.types import DatasetInfo, Split, Splits, make_split
 from ecgq.data.wfdb_io import parse_leads, read_record
 
@@ -68,7 +69,7 @@ def load_record(path: str, cfg, leads: tuple[str, ...]) -> dict:
         ann = wfdb.rdann(path, "atr")
     except Exception as error:
         raise RecordError(record, "corrupt_record", f"Cannot read annotations {path}.atr ({error}); "
-                          "re-download the record or set data.skip_bad_records=True.") from error
+                          f"re-download the record or {SKIP_HINT}.") from error
     signal = preprocess.condition_record(signal, fs, cfg)
     samples = np.asarray(ann.sample)
     if cfg.target_rate and cfg.target_rate != fs:
@@ -104,6 +105,7 @@ def build(cfg, data_dir: str) -> Splits:
             skipped[record] = error.reason
     if not per_record:
         raise RecordError("mitdb", "missing_record", f"No usable MIT-BIH record in {data_dir!r}.")
+    skipped_in = lambda records: _skipped_by_reason(records, skipped)
     fs = next(iter(per_record.values()))["fs"]
     binary = cfg.task == "binary"
 
@@ -132,7 +134,7 @@ def build(cfg, data_dir: str) -> Splits:
         return split, {k: v for k, v in dropped.items() if v}
 
     if cfg.intra_patient:
-        return _intra_patient(cfg, assemble, fs, leads, binary)
+        return _intra_patient(cfg, assemble, fs, leads, binary, skipped_in(DS1 + DS2))
     ds1 = [r for r in DS1 if r in per_record]
     n_classes = 2 if binary else 5
     labels = [np.where(per_record[r]["y"] == 4, 0, per_record[r]["y"] > 0) if binary else per_record[r]["y"]
@@ -145,11 +147,23 @@ def build(cfg, data_dir: str) -> Splits:
     test, d_test = assemble(DS2)
     info = DatasetInfo(name="mitbih", task=cfg.task, class_names=BINARY_NAMES if binary else AAMI_CLASSES,
                        multilabel=False, sampling_rate=fs, lead_names=leads,
-                       dropped={"train": d_train, "val": d_val, "test": d_test})
+                       dropped={"train": d_train, "val": d_val, "test": d_test},
+                       skipped={"train": skipped_in(train_records), "val": skipped_in(val_records),
+                                "test": skipped_in(DS2)})
+    warn_skipped("mitbih", info.skipped)
     return Splits(train=train, val=val, test=test, info=info)
 
 
-def _intra_patient(cfg, assemble, fs, leads, binary) -> Splits:
+def _skipped_by_reason(records, skipped: dict[str, str]) -> dict[str, list[str]]:
+    """reason -> the ``records`` skipped for it (``skipped`` maps record -> reason)."""
+    out: dict[str, list[str]] = {}
+    for r in records:
+        if r in skipped:
+            out.setdefault(skipped[r], []).append(r)
+    return out
+
+
+def _intra_patient(cfg, assemble, fs, leads, binary, skipped=None) -> Splits:
     """LEAKY: all 44 records' beats shuffled into 60/20/20 (stratified by class, seeded)."""
     from sklearn.model_selection import train_test_split
 
@@ -160,5 +174,24 @@ def _intra_patient(cfg, assemble, fs, leads, binary) -> Splits:
     take = lambda i: make_split(pooled.x[i], pooled.y[i], pooled.record[i], pooled.patient[i], pooled.rr[i])
     info = DatasetInfo(name="mitbih", task=cfg.task, class_names=BINARY_NAMES if binary else AAMI_CLASSES,
                        multilabel=False, sampling_rate=fs, lead_names=leads,
-                       dropped={"train": dropped, "val": {}, "test": {}})
+                       dropped={"train": dropped, "val": {}, "test": {}},
+                       skipped={"train": skipped or {}, "val": {}, "test": {}})
+    warn_skipped("mitbih", info.skipped)
     return Splits(train=take(train_idx), val=take(val_idx), test=take(test_idx), info=info)
+
+
+DATASETS.register(DatasetSpec(
+    name="mitbih",
+    description="MIT-BIH Arrhythmia beats, de Chazal inter-patient DS1 (train/val by record) -> DS2 (test), AAMI classes, RR features",
+    tasks=("aami5", "binary"),
+    build=build,
+    source_files=source_files,
+    fields={"intra_patient": False, "window_offset": -1},
+    docs={
+        "intra_patient": "LEAKY intra-patient beat split (same patients in train and test). For comparison with leaky literature only; never report it as a result.",
+        "window_offset": "Samples before the R peak in each beat window; -1 = window_length // 2 (centred).",
+    },
+    defaults={"leads": "MLII"},
+    physionet=PhysioNetSource("mitdb", "mitdb", "RECORDS", extra_files=("RECORDS",)),
+    rr_features=True,
+))

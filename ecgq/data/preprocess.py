@@ -85,15 +85,15 @@ def normalize_windows(x: np.ndarray, mode: str) -> np.ndarray:
 
 def check_signal(x: np.ndarray, record: str) -> None:
     """Raise RecordError for NaN or flat leads: they would silently become all-zero windows."""
-    from ecgq.data.errors import RecordError
+    from ecgq.data.errors import SKIP_HINT, RecordError
 
     if not np.all(np.isfinite(x)):
         raise RecordError(record, "nan_signal", f"Record {record} contains NaN/inf samples; "
-                          "repair or remove it, or set data.skip_bad_records=True.")
+                          f"repair or remove it, or {SKIP_HINT}.")
     flat = np.ptp(x, axis=0) <= 1e-8 if len(x) else np.array([True])
     if np.any(flat):
         raise RecordError(record, "flat_signal", f"Record {record} has a flat lead (no signal); "
-                          "remove it or set data.skip_bad_records=True.")
+                          f"remove it or {SKIP_HINT}.")
 
 
 def crops(x: np.ndarray, length: int, stride: int) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ecgq.data import preprocess
-from ecgq.data.errors import DataError, RecordError
+from ecgq.data.errors import DataError, RecordError, note_skipped, warn_skipped
+from ecgq.data.registry import DATASETS, DatasetSpec, PhysioNetSource
 from ecgq.data.types import DatasetInfo, Splits, make_split
 from ecgq.data.wfdb_io import parse_leads, read_record
 
@@ -64,10 +65,10 @@ def build(cfg, data_dir: str) -> Splits:
     leads = parse_leads(cfg.leads)
     binary = cfg.task == "binary"
     fs_out, lead_names = None, leads
-    splits, dropped = {}, {}
+    splits, dropped, skipped = {}, {}, {}
     for name, folds in FOLDS.items():
         part = db[db["strat_fold"].isin(folds)]
-        drop = {}
+        drop, skip = {}, {}
         xs, ys, ids, pats = [], [], [], []
         for ecg_id, row in part.iterrows():
             if not row["superclasses"]:
@@ -79,7 +80,7 @@ def build(cfg, data_dir: str) -> Splits:
             except RecordError as error:
                 if not cfg.skip_bad_records:
                     raise
-                drop[f"skipped_record:{error.reason}"] = drop.get(f"skipped_record:{error.reason}", 0) + 1
+                note_skipped(drop, skip, str(ecg_id), error.reason)  # named by ecg_id, as in Split.record
                 continue
             sig = preprocess.condition_record(sig, fs, cfg)
             if cfg.target_rate:
@@ -102,8 +103,21 @@ def build(cfg, data_dir: str) -> Splits:
             (-1,) if binary else (-1, len(SUPERCLASSES)))
         splits[name] = make_split(preprocess.normalize_windows(x, cfg.normalize), y, ids, pats,
                                   multilabel=not binary)
-        dropped[name] = drop
+        dropped[name], skipped[name] = drop, skip
     info = DatasetInfo(name="ptbxl", task=cfg.task, class_names=BINARY_NAMES if binary else SUPERCLASSES,
                        multilabel=not binary, sampling_rate=float(fs_out or cfg.sampling_rate),
-                       lead_names=tuple(lead_names), dropped=dropped)
+                       lead_names=tuple(lead_names), dropped=dropped, skipped=skipped)
+    warn_skipped("ptbxl", skipped)
     return Splits(info=info, **splits)
+
+
+DATASETS.register(DatasetSpec(
+    name="ptbxl",
+    description="PTB-XL 12-lead records, strat_fold 1-8 train / 9 val / 10 test, superdiagnostic labels",
+    tasks=("superdiagnostic", "binary"),
+    build=build,
+    source_files=source_files,
+    defaults={"sampling_rate": 100},
+    physionet=PhysioNetSource("ptb-xl", "ptbxl_subset500", "ptbxl_database.csv",
+                              extra_files=("ptbxl_database.csv", "scp_statements.csv")),
+))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgq.data.errors import DataError
+from ecgq.data.errors import DataError, describe_skipped
 from ecgq.data.types import Splits
 
 
@@ -17,7 +17,8 @@ def class_counts(split, info) -> dict[str, int]:
 
 def summarize(splits: Splits) -> dict:
     """``{"dataset", "task", "splits": {name: {records, patients, class_counts, window_shape,
-    sampling_rate, dropped}}}``."""
+    sampling_rate, dropped, skipped}}}``; ``skipped`` is reason -> ids of the records skipped under
+    ``skip_bad_records`` (every one of them; the text rendering shortens the list)."""
     info = splits.info
     out = {"dataset": info.name, "task": info.task, "splits": {}}
     for name, split in splits.items():
@@ -28,6 +29,7 @@ def summarize(splits: Splits) -> dict:
             "window_shape": [int(d) for d in split.x.shape[1:]],
             "sampling_rate": float(info.sampling_rate),
             "dropped": {k: int(v) for k, v in info.dropped.get(name, {}).items()},
+            "skipped": {k: [str(r) for r in v] for k, v in info.skipped.get(name, {}).items() if v},
         }
     return out
 
@@ -52,4 +54,6 @@ def format_text(summary: dict) -> str:
                      f"window_shape={tuple(s['window_shape'])} sampling_rate={s['sampling_rate']:g} Hz")
         lines.append("    class counts: " + ", ".join(f"{k}={v}" for k, v in s["class_counts"].items()))
         lines.append("    dropped: " + (", ".join(f"{k}={v}" for k, v in s["dropped"].items()) or "none"))
+        if s.get("skipped"):
+            lines.append("    skipped records: " + describe_skipped(s["skipped"]))
     return "\n".join(lines)

@@ -48,7 +48,13 @@ def make_split(x, y, record, patient, rr=None, multilabel: bool = False) -> Spli
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
-    """What a consumer needs to interpret the arrays; ``dropped`` is split -> reason -> count."""
+    """What a consumer needs to interpret the arrays.
+
+    ``dropped`` is split -> reason -> count (windows, beats or records left out). ``skipped`` names
+    the records skipped under ``data.skip_bad_records``: split -> reason -> record ids (the ids of
+    ``Split.record``), with ``len(skipped[s][r]) == dropped[s]["skipped_record:" + r]``; it is empty
+    when nothing was skipped (and defaults to empty, so older constructors keep working).
+    """
 
     name: str
     task: str
@@ -57,6 +63,7 @@ class DatasetInfo:
     sampling_rate: float
     lead_names: tuple[str, ...]
     dropped: dict[str, dict[str, int]]
+    skipped: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

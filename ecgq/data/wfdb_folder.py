@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ecgq.data import preprocess
-from ecgq.data.errors import DataError, RecordError
+from ecgq.data.errors import SKIP_HINT, DataError, RecordError, describe_skipped, note_skipped, warn_skipped
 from ecgq.data.splitting import choose_holdout_groups, counts_by_group
+from ecgq.data.registry import DATASETS, DatasetSpec
 from ecgq.data.types import DatasetInfo, Splits, make_split
 from ecgq.data.wfdb_io import parse_leads, read_record
 
@@ -33,18 +34,38 @@ def _csv_path(cfg, data_dir: str) -> str:
 
 
 def read_labels(cfg, data_dir: str) -> pd.DataFrame:
-    """The labels table, validated: required columns, known split names, no duplicate records."""
+    """The labels table, validated: required columns, at least one row, known split names, no
+    duplicate or empty records. Header names and cells are stripped of surrounding whitespace
+    (``"NORM "`` is ``"NORM"``); a UTF-8 byte-order mark (spreadsheet export) is ignored."""
     path = _csv_path(cfg, data_dir)
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = {"record", "label"} - set(table.columns)
+    expected = "columns record,label[,split][,patient], one row per record"
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Labels CSV {path!r} is empty; write a header line and one row per record "
+                        f"({expected}).") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataError(f"Labels CSV {path!r} is not a readable CSV ({error}); it needs "
+                        f"{expected}.") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    for column in table.columns:
+        table[column] = table[column].astype(str).str.strip()
+    missing = [c for c in ("record", "label") if c not in table.columns]
     if missing:
-        raise DataError(f"Labels CSV {path!r} lacks column(s) {sorted(missing)}; "
-                        "needed: record,label (optional split, patient).")
+        raise DataError(f"Labels CSV {path!r} lacks column(s) {missing} (its header has "
+                        f"{list(table.columns)}); needed: record,label (optional split, patient).")
+    if table.empty:
+        raise DataError(f"Labels CSV {path!r} has a header but no rows; add one row per record "
+                        f"({expected}).")
+    if (table["record"] == "").any():
+        row = int(np.flatnonzero(table["record"].to_numpy() == "")[0])
+        raise DataError(f"Labels CSV {path!r}: data row {row + 1} (label {table['label'][row]!r}) has an "
+                        "empty record; fill it in or remove the row.")
     if table["record"].duplicated().any():
         dup = table["record"][table["record"].duplicated()].iloc[0]
         raise DataError(f"Labels CSV {path!r} lists record {dup!r} twice; keep one row per record.")
-    if (table["label"].str.strip() == "").any():
-        bad = table["record"][table["label"].str.strip() == ""].iloc[0]
+    if (table["label"] == "").any():
+        bad = table["record"][table["label"] == ""].iloc[0]
         raise DataError(f"Labels CSV {path!r}: record {bad!r} has an empty label; fill it in or remove the row.")
     if "split" in table.columns:
         unknown = sorted(set(table["split"]) - set(SPLITS))
@@ -93,6 +114,7 @@ def build(cfg, data_dir: str) -> Splits:
     rate, length, lead_names, lead_count = cfg.target_rate or None, cfg.crop_length or None, leads, None
     parts = {s: ([], [], [], []) for s in SPLITS}
     dropped = {s: {} for s in SPLITS}
+    skipped = {s: {} for s in SPLITS}
     for i, row in table.iterrows():
         split = split_of_row[i]
         try:
@@ -100,12 +122,11 @@ def build(cfg, data_dir: str) -> Splits:
             preprocess.check_signal(sig, row["record"])
             if lead_count is not None and len(names) != lead_count:
                 raise RecordError(row["record"], "lead_mismatch", f"Record {row['record']} has {len(names)} "
-                                  f"leads, others {lead_count}; select leads with data.leads.")
+                                  f"leads, others {lead_count}; select leads with data.leads or {SKIP_HINT}.")
         except RecordError as error:
             if not cfg.skip_bad_records:
                 raise
-            key = f"skipped_record:{error.reason}"
-            dropped[split][key] = dropped[split].get(key, 0) + 1
+            note_skipped(dropped[split], skipped[split], row["record"], error.reason)
             continue
         sig = preprocess.condition_record(sig, fs, cfg)
         rate = rate or fs
@@ -118,6 +139,7 @@ def build(cfg, data_dir: str) -> Splits:
         ys += [class_index[i]] * len(windows)
         recs += [row["record"]] * len(windows)
         pats += [patients[i]] * len(windows)
+    warn_skipped("wfdb_folder", skipped)
     splits = {}
     for s in SPLITS:
         xs, ys, recs, pats = parts[s]
@@ -126,9 +148,31 @@ def build(cfg, data_dir: str) -> Splits:
         if absent:
             raise DataError(f"Split {s!r} of {data_dir!r} has no example of class(es) {absent}; add "
                             "records of that class, assign them in the CSV's split column, or change "
-                            "data.val_fraction / data.val_seed.")
+                            "data.val_fraction / data.val_seed."
+                            + (f" (Skipped records of this split: {describe_skipped(skipped[s])}.)"
+                               if skipped[s] else ""))
         x = np.concatenate(xs)
         splits[s] = make_split(preprocess.normalize_windows(x, cfg.normalize), ys, recs, pats)
     info = DatasetInfo(name="wfdb_folder", task=cfg.task, class_names=class_names, multilabel=False,
-                       sampling_rate=float(rate), lead_names=tuple(lead_names), dropped=dropped)
+                       sampling_rate=float(rate), lead_names=tuple(lead_names), dropped=dropped,
+                       skipped=skipped)
     return Splits(info=info, **splits)
+
+
+def _check_labels_csv(cfg, data_dir: str) -> None:
+    _csv_path(cfg, data_dir)
+
+
+DATASETS.register(DatasetSpec(
+    name="wfdb_folder",
+    description="Any folder of WFDB records with one label per record (labels CSV; optional split/patient columns)",
+    tasks=("labels",),
+    build=build,
+    source_files=source_files,
+    fields={"labels_csv": "labels.csv", "labels": ""},
+    docs={
+        "labels_csv": "CSV with columns record,label[,split][,patient]; relative paths are inside data_dir.",
+        "labels": "Comma-separated label names in class-index order; '' = the CSV's labels sorted. A CSV label not listed is an error.",
+    },
+    check=_check_labels_csv,
+))

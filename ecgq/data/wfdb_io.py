@@ -7,7 +7,7 @@ import os
 import numpy as np
 import wfdb
 
-from ecgq.data.errors import RecordError
+from ecgq.data.errors import SKIP_HINT, RecordError
 
 
 def parse_leads(leads: str) -> tuple[str, ...]:
@@ -23,19 +23,19 @@ def read_record(path: str, leads: tuple[str, ...]) -> tuple[np.ndarray, float, t
     record = os.path.basename(path)
     if not os.path.exists(path + ".hea"):
         raise RecordError(record, "missing_record", f"WFDB record {path!r} not found (no {path}.hea); "
-                          "check data_dir / the labels CSV, or set data.skip_bad_records=True.")
+                          f"check data_dir / the labels CSV, or {SKIP_HINT}.")
     try:
         header = wfdb.rdheader(path)
     except Exception as error:  # wfdb raises many types for malformed headers
         raise RecordError(record, "corrupt_record", f"Cannot read header {path}.hea ({error}); "
-                          "re-download the record or set data.skip_bad_records=True.") from error
+                          f"re-download the record or {SKIP_HINT}.") from error
     names = tuple(header.sig_name or ())
     if leads:
         missing = [lead for lead in leads if lead not in names]
         if missing:
             raise RecordError(record, "missing_lead", f"Record {path} has no lead {missing} "
-                              f"(it has {list(names)}); pick another data.leads or set "
-                              "data.skip_bad_records=True.")
+                              f"(it has {list(names)}); pick another data.leads or "
+                              f"{SKIP_HINT}.")
         channels = [names.index(lead) for lead in leads]
     else:
         channels = list(range(len(names)))
@@ -43,9 +43,9 @@ def read_record(path: str, leads: tuple[str, ...]) -> tuple[np.ndarray, float, t
         rec = wfdb.rdrecord(path, channels=channels, physical=True)
     except Exception as error:
         raise RecordError(record, "corrupt_record", f"Cannot read signal of {path} ({error}); "
-                          "re-download the record or set data.skip_bad_records=True.") from error
+                          f"re-download the record or {SKIP_HINT}.") from error
     signal = rec.p_signal
     if signal is None or signal.ndim != 2 or len(signal) == 0:
         raise RecordError(record, "corrupt_record", f"Record {path} has no samples; "
-                          "re-download it or set data.skip_bad_records=True.")
+                          f"re-download it or {SKIP_HINT}.")
     return signal, float(rec.fs), tuple(names[c] for c in channels)

@@ -24,3 +24,13 @@ FIELD_DOCS: dict[str, str] = {
     "energy_min_seconds": "Run inference for at least this long per energy measurement (counters are coarse).",
     "plots": "Write the PNG plots (accuracy vs parameters, KD heatmaps, training curves).",
 }
+
+
+def check_eval_config(cfg: ml_collections.ConfigDict, where: str = "eval") -> None:
+    from ecgq.errors import ConfigError
+
+    sizes = tuple(cfg.latency_batch_sizes)
+    if not sizes or any(int(b) < 1 for b in sizes):
+        raise ConfigError(f"--config.{where}.latency_batch_sizes must list batch sizes >= 1, got {sizes}.")
+    if float(cfg.energy_min_seconds) <= 0:
+        raise ConfigError(f"--config.{where}.energy_min_seconds must be > 0, got {cfg.energy_min_seconds}.")

@@ -15,11 +15,12 @@ No-KD runs carry ``kd = False`` and ``temperature = alpha = None``. Undefined va
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pandas as pd
 
 from ecgq.atomic import write_json_atomic
 from ecgq.eval.metrics import METRIC_NAMES, summarize
@@ -88,42 +89,47 @@ def _latency(entry: Mapping[str, Any]) -> str:
     return " / ".join(f"{v:.3g}" if v is not None else "n/a" for v in lat.values()) or "n/a"
 
 
+def summary_frame(summary: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (model, setting): mean ± 95% CI over seeds of every metric, as display strings."""
+    rows = []
+    for e in summary:
+        row = {"model": e["model"], "setting": _setting(e), "split": e["split"], "seeds": e["n_seeds"],
+               "params": _params(e), "FLOPs/sample": f"{e['flops']:.3g}" if e.get("flops") else "n/a",
+               "CPU ms/sample (bs)": _latency(e)}
+        row.update({name: _fmt(e["metrics"].get(name)) for name in METRIC_NAMES})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def markdown_table(summary: Sequence[Mapping[str, Any]]) -> str:
     """The summary as a Markdown table: mean ± 95% CI over seeds of every metric."""
-    header = ["model", "setting", "split", "seeds", "params", "FLOPs/sample", "CPU ms/sample (bs)"]
-    header += list(METRIC_NAMES)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for e in summary:
-        flops = f"{e['flops']:.3g}" if e.get("flops") else "n/a"
-        row = [e["model"], _setting(e), e["split"], str(e["n_seeds"]), _params(e), flops, _latency(e)]
-        row += [_fmt(e["metrics"].get(name)) for name in METRIC_NAMES]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    return summary_frame(summary).to_markdown(index=False)
+
+
+def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run; metric, parameter and latency columns flattened."""
+    rows = []
+    for r in runs:
+        row = {k: r.get(k) for k in ("model", "kd", "temperature", "alpha", "seed", "split", "best_epoch")}
+        row.update({name: r["metrics"].get(name) for name in METRIC_NAMES})
+        row["params_classical"] = (r.get("params") or {}).get("classical")
+        row["params_quantum"] = (r.get("params") or {}).get("quantum")
+        row["flops"], row["energy_mj"] = r.get("flops"), r.get("energy_mj")
+        for dev, d in (r.get("latency_ms") or {}).items():
+            for bs, v in d.items():
+                row[f"latency_ms_{dev}_bs{bs}"] = v
+        rows.append(_clean(row))
+    frame = pd.DataFrame(rows)
+    fixed = [c for c in frame.columns if not c.startswith("latency_ms_")]
+    return frame[fixed + sorted(c for c in frame.columns if c.startswith("latency_ms_"))]
 
 
 def write_csv(path: str, runs: Sequence[Mapping[str, Any]]) -> None:
-    """One row per run; metric, parameter and latency columns flattened."""
-    fields = ["model", "kd", "temperature", "alpha", "seed", "split", "best_epoch"]
-    fields += list(METRIC_NAMES) + ["params_classical", "params_quantum", "flops", "energy_mj"]
-    latency_keys = sorted({f"latency_ms_{dev}_bs{bs}" for r in runs
-                           for dev, d in (r.get("latency_ms") or {}).items() for bs in d})
-    fields += latency_keys
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        for r in runs:
-            row = {k: r.get(k) for k in ("model", "kd", "temperature", "alpha", "seed", "split", "best_epoch")}
-            row.update({name: r["metrics"].get(name) for name in METRIC_NAMES})
-            row["params_classical"] = (r.get("params") or {}).get("classical")
-            row["params_quantum"] = (r.get("params") or {}).get("quantum")
-            row["flops"], row["energy_mj"] = r.get("flops"), r.get("energy_mj")
-            for dev, d in (r.get("latency_ms") or {}).items():
-                for bs, v in d.items():
-                    row[f"latency_ms_{dev}_bs{bs}"] = v
-            writer.writerow(_clean(row))
+    """``runs_frame(runs)`` as CSV."""
+    runs_frame(runs).to_csv(path, index=False)
 
 
-def write_tensorboard(logdir: str, runs: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
+def write_tensorboard(logdir: str, summary: Sequence[Mapping[str, Any]],
                       histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
     """Scalars: per-epoch training loss / validation metric of every run, test metrics per setting."""
     from tensorboardX import SummaryWriter
@@ -137,7 +143,7 @@ def write_tensorboard(logdir: str, runs: Sequence[Mapping[str, Any]], summary: S
                     writer.add_scalar(f"train_loss/{tag}", loss, epoch)
                 for epoch, score in enumerate(h["val_metric"]):
                     writer.add_scalar(f"val_selection_metric/{tag}", score, epoch)
-        for i, e in enumerate(summary):
+        for e in summary:
             name = f"{e['model']}/" + "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in _setting(e))
             for metric, stat in e["metrics"].items():
                 if stat["mean"] is not None:
@@ -172,7 +178,7 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
         notes = meta.get("notes") or []
         if notes:
             handle.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
-    write_tensorboard(paths["tensorboard"], runs, document["summary"], histories or {})
+    write_tensorboard(paths["tensorboard"], document["summary"], histories or {})
     return paths
 
 

@@ -1,29 +1,39 @@
-"""Summary of one model: ``python -m ecgq.models --model=NAME [--input_shape=T,L] [--n_outputs=K] --json``.
+"""``python -m ecgq.models --list [--json]`` or ``--model=NAME [--input_shape=T,L] [--n_outputs=K] [--json]``.
 
-Prints parameter counts (classical / quantum), FLOPs per sample (XLA cost analysis), the output
-shape and CPU latency per sample at each batch size, e.g. for the results tables and the README.
+``--list`` prints every registered model (role, classical/quantum, description); ``--model``
+prints its parameter counts (classical / quantum), FLOPs per sample (XLA cost analysis), output
+shape and CPU latency per sample at each batch size, for the results tables and the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-import jax
-import jax.numpy as jnp
+from ecgq.errors import UserError
 
-from ecgq import profiling
-from ecgq.models import config, registry
+
+def registered() -> list[dict]:
+    from ecgq.models.registry import MODELS
+
+    return [{"name": s.name, "role": s.role, "family": s.family, "description": s.description,
+             "default_input_shape": list(s.default_input_shape)} for s in MODELS.entries()]
 
 
 def summarize(name: str, input_shape: tuple[int, ...], n_outputs: int,
               batch_sizes: tuple[int, ...] = (1, 256), seed: int = 0) -> dict:
     """The summary record of model ``name`` with default config on inputs ``(batch, *input_shape)``."""
-    module = registry.build_model(name, config.model_config(name), n_outputs)
+    import jax
+    import jax.numpy as jnp
+
+    from ecgq.eval import profiling
+    from ecgq.models.registry import count_params, create
+
+    module, variables = create(name, input_shape=input_shape, n_outputs=n_outputs, seed=seed)
     x = jnp.zeros((1, *input_shape), jnp.float32)
-    variables = jax.jit(module.init)(jax.random.key(seed), x)
     apply = lambda v, x: module.apply(v, x)  # noqa: E731  (inference mode: train=False)
-    counts = registry.count_params(variables)
+    counts = count_params(variables)
     return {
         "model": name,
         "input_shape": list(input_shape),
@@ -40,9 +50,12 @@ def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    from ecgq.models.registry import MODELS
+
     parser = argparse.ArgumentParser(prog="python -m ecgq.models", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, choices=registry.MODEL_NAMES)
+    parser.add_argument("--list", action="store_true", help="list the registered models")
+    parser.add_argument("--model", default="", help="a registered model name (see --list)")
     parser.add_argument("--input_shape", type=_ints, default=None,
                         help="T,L (time, leads); default per model, e.g. 5000,12 for ecgfounder")
     parser.add_argument("--n_outputs", type=int, default=None,
@@ -51,15 +64,28 @@ def main(argv: list[str] | None = None) -> None:
                         help="batch sizes for the latency measurement")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    shape = args.input_shape or registry.DEFAULT_INPUT_SHAPES[args.model]
-    n_outputs = args.n_outputs or registry.DEFAULT_N_OUTPUTS.get(args.model, 2)
-    summary = summarize(args.model, tuple(shape), n_outputs, tuple(args.batch_sizes))
+    if args.list:
+        from ecgq.registry import print_listing
+
+        print_listing(registered(), args.json, {"name": 18, "role": 8, "family": 10, "description": 0})
+        return 0
+    try:
+        spec = MODELS.get(args.model) if args.model else None
+        if spec is None:
+            raise UserError(f"give --model=NAME (one of {list(MODELS.names())}) or --list")
+        shape = args.input_shape or spec.default_input_shape
+        n_outputs = args.n_outputs or spec.default_n_outputs
+        summary = summarize(spec.name, tuple(shape), n_outputs, tuple(args.batch_sizes))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(summary))
     else:
         for key, value in summary.items():
             print(f"{key:>17}: {value}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,8 +19,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from ecgq.errors import ConfigError
 from ecgq.models.autoencoder import Decoder, Encoder
 from ecgq.models.heads import concat_rr
+from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_config
 
 ANGLE_SCALINGS = ("pi_tanh", "none")
 
@@ -79,35 +81,62 @@ class AEVQC(nn.Module):
         return self.readout(h)
 
 
+def _quantum_cfg(quantum_cfg):
+    if quantum_cfg is not None:
+        return quantum_cfg
+    from ecgq.quantum.config import quantum_config
+
+    return quantum_config()
+
+
+def _latent_dim(model_cfg, quantum_cfg) -> int:
+    """latent_dim, where 0 means one latent value per qubit (what angle encoding consumes)."""
+    return int(model_cfg.latent_dim) or int(_quantum_cfg(quantum_cfg).n_qubits)
+
+
+def check(model_cfg: ml_collections.ConfigDict, quantum_cfg, where: str) -> None:
+    """Circuit size against the encoder that feeds it; the angle map; before any training."""
+    qcfg = _quantum_cfg(quantum_cfg)
+    if model_cfg.angle_scaling not in ANGLE_SCALINGS:
+        raise ConfigError(f"--config.{where}.angle_scaling must be one of {list(ANGLE_SCALINGS)}, "
+                          f"got {model_cfg.angle_scaling!r}.")
+    latent = _latent_dim(model_cfg, qcfg)
+    if qcfg.encoding in ("angle", "reupload") and latent != qcfg.n_qubits:
+        raise ConfigError(f"--config.{where}.latent_dim={latent} but the circuit has quantum.n_qubits="
+                          f"{qcfg.n_qubits} and {qcfg.encoding} encoding takes one value per qubit; "
+                          f"set latent_dim to 0 (= n_qubits) or to {qcfg.n_qubits}.")
+    if qcfg.encoding == "amplitude" and not 1 <= latent <= 2 ** qcfg.n_qubits:
+        raise ConfigError(f"--config.{where}.latent_dim={latent}: amplitude encoding on "
+                          f"{qcfg.n_qubits} qubits takes 1..{2 ** qcfg.n_qubits} values.")
+
+
+def fit_to_data(model_cfg: ml_collections.ConfigDict, view, where: str) -> None:
+    """Take the window length from the data (0 = follow the data) and check the encoder can halve it."""
+    if not model_cfg.window_length:
+        model_cfg.window_length = int(view.length)
+    elif int(model_cfg.window_length) != int(view.length):
+        raise ConfigError(f"--config.{where}.window_length={model_cfg.window_length} but the data's "
+                          f"windows have {view.length} samples; set it to 0 to follow the data.")
+    factor = 2 ** len(model_cfg.encoder_features)
+    if model_cfg.window_length % factor:
+        raise ConfigError(f"{where}: the encoder halves the window {len(model_cfg.encoder_features)} times, "
+                          f"so the window ({model_cfg.window_length} samples) must be a multiple of {factor}; "
+                          "change the data's window_length / crop_length or "
+                          f"--config.{where}.encoder_features.")
+
+
 def build(model_cfg: ml_collections.ConfigDict, n_outputs: int,
           quantum_cfg: ml_collections.ConfigDict | None = None) -> AEVQC:
     """An :class:`AEVQC` from the ``ae_vqc`` model config and the quantum layer's config."""
     from ecgq.quantum import vqc_from_config
 
-    if quantum_cfg is None:
-        from ecgq.quantum.config import quantum_config
-
-        quantum_cfg = quantum_config()
-    vqc = vqc_from_config(quantum_cfg)
-    n_qubits = getattr(vqc, "n_qubits", None)
-    encoding = getattr(vqc, "encoding", "angle")
-    if encoding == "angle" and n_qubits is not None and n_qubits != model_cfg.latent_dim:
-        raise ValueError(f"angle encoding feeds one latent value per qubit: latent_dim="
-                         f"{model_cfg.latent_dim} but the VQC has {n_qubits} qubits")
-    if model_cfg.angle_scaling not in ANGLE_SCALINGS:
-        raise ValueError(f"angle_scaling must be one of {ANGLE_SCALINGS}, "
-                         f"got {model_cfg.angle_scaling!r}")
-    return AEVQC(
-        n_outputs=n_outputs,
-        vqc=vqc,
-        latent_dim=model_cfg.latent_dim,
-        window_length=model_cfg.window_length,
-        encoder_features=tuple(model_cfg.encoder_features),
-        kernel_size=model_cfg.kernel_size,
-        angle_scaling=model_cfg.angle_scaling,
-        freeze_encoder=model_cfg.freeze_encoder,
-        readout_hidden=model_cfg.readout_hidden,
-    )
+    if not model_cfg.window_length:
+        raise ConfigError("ae_vqc.window_length is 0 (= the data's window): set it, or build the model "
+                          "through a study or ecgq.models.create, which size it from the data.")
+    check(model_cfg, quantum_cfg, "ae_vqc")
+    return module_from_config(AEVQC, model_cfg, n_outputs=n_outputs,
+                              vqc=vqc_from_config(_quantum_cfg(quantum_cfg)),
+                              latent_dim=_latent_dim(model_cfg, quantum_cfg))
 
 
 def trainable_mask(params, freeze_encoder: bool):
@@ -122,3 +151,30 @@ def trainable_mask(params, freeze_encoder: bool):
         return True
 
     return {top: jax.tree.map(lambda _, t=trains(top): t, sub) for top, sub in params.items()}
+
+
+MODELS.register(ModelSpec(
+    name="ae_vqc",
+    role="student",
+    family="quantum",
+    description="Conv autoencoder latent -> pi*tanh angles -> VQC (config.quantum) -> dense readout",
+    # The encoder is pre-trained on reconstruction, then fine-tuned through the circuit (a frozen
+    # reconstruction latent carries little class information), with a small hidden readout.
+    config=lambda: config_of(AEVQC, window_length=0, latent_dim=0, freeze_encoder=False, readout_hidden=16),
+    docs={
+        "latent_dim": "Autoencoder latent size d; 0 = quantum.n_qubits (angle encoding takes one value per qubit).",
+        "window_length": "Input window length in samples (the decoder reconstructs exactly this); 0 = the data's window.",
+        "encoder_features": "Widths of the stride-2 encoder convolutions (mirrored by the decoder); the window must be a multiple of 2**len.",
+        "kernel_size": "Kernel length of the encoder and decoder convolutions.",
+        "angle_scaling": f"Latent -> rotation angle map, one of {list(ANGLE_SCALINGS)}: pi*tanh(z) or identity.",
+        "freeze_encoder": "Freeze the pre-trained encoder during classification (no gradient, no weight decay).",
+        "readout_hidden": "Hidden width of the classical readout after the VQC (0 = linear readout).",
+    },
+    build=build,
+    trainable=lambda cfg, params: trainable_mask(params, cfg.freeze_encoder),
+    fit_to_data=fit_to_data,
+    check=check,
+    pretraining="autoencoder",
+    student_train={"learning_rate": 3e-3},
+    uses_quantum=True,
+))

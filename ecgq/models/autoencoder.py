@@ -2,8 +2,8 @@
 
 Why: the quantum student can take only a handful of inputs (one angle per qubit), so the window is
 first compressed to ``d`` numbers by an encoder trained on reconstruction alone (no labels), then
-the latent feeds the VQC (:mod:`ecgq.models.ae_vqc`). Encoder and decoder are separate modules so a
-pre-trained autoencoder's ``{"encoder", "decoder"}`` parameters drop straight into ``ae_vqc``.
+the latent feeds the VQC (:mod:`ecgq.models.ae_vqc`, which holds both halves and pre-trains them
+with ``apply(..., method="reconstruct")``).
 """
 
 from __future__ import annotations
@@ -59,26 +59,6 @@ class Decoder(nn.Module):
             x = nn.gelu(nn.ConvTranspose(width, (self.kernel_size,), strides=(2,), padding="SAME")(x))
         return nn.ConvTranspose(n_leads, (self.kernel_size,), strides=(2,), padding="SAME",
                                 name="to_signal")(x)
-
-
-class ConvAutoencoder(nn.Module):
-    """``__call__(x)`` -> reconstruction of ``x`` ``(batch, window_length, leads)``; ``encode(x)``."""
-
-    latent_dim: int = 6
-    window_length: int = 256
-    features: Sequence[int] = (16, 32, 32)
-    kernel_size: int = 7
-
-    def setup(self) -> None:
-        self.encoder = Encoder(self.latent_dim, self.window_length, tuple(self.features),
-                               self.kernel_size)
-        self.decoder = Decoder(self.window_length, tuple(self.features), self.kernel_size)
-
-    def encode(self, x: jax.Array) -> jax.Array:
-        return self.encoder(x)
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.decoder(self.encoder(x), x.shape[-1])
 
 
 def reconstruction_loss(reconstruction: jax.Array, target: jax.Array) -> jax.Array:

@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 
 from ecgq.models.heads import concat_rr
+from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_config
 
 
 class CNN1D(nn.Module):
@@ -40,3 +41,20 @@ class CNN1D(nn.Module):
         x = nn.relu(nn.Dense(self.hidden)(x))
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(self.n_outputs, name="head")(x)
+
+
+MODELS.register(ModelSpec(
+    name="cnn1d",
+    role="student",
+    family="classical",
+    description="Light 1-D CNN (conv-BN-ReLU-pool blocks, GAP, MLP head), ~20 k parameters",
+    config=lambda: config_of(CNN1D),
+    docs={
+        "features": "Width of each convolution layer.",
+        "kernel_sizes": "Kernel length of each convolution layer (one per entry of features).",
+        "pool_size": "Max-pool factor after each convolution layer (1 = none).",
+        "hidden": "Width of the hidden dense layer before the logits.",
+        "dropout": "Dropout rate after the hidden layer (training only).",
+    },
+    build=lambda cfg, n_outputs, _quantum=None: module_from_config(CNN1D, cfg, n_outputs=n_outputs),
+))

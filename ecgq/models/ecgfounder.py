@@ -15,8 +15,9 @@ becomes ``stage_list_3/block_list_1/conv2``) so the importer is a mechanical ren
 Inputs are channels-last ``(batch, time, leads)``.
 
 Loading released ``.pth`` weights lives in :mod:`ecgq.models.ecgfounder_import` so that torch stays
-an optional dependency; ``python -m ecgq.models.ecgfounder --checkpoint=... --output_dir=...``
-converts a checkpoint into an Orbax one.
+an optional dependency; ``python -m ecgq.models.ecgfounder_import --checkpoint=... --output_dir=...``
+converts a checkpoint into an Orbax one. The teacher presets are registered in
+:mod:`ecgq.models.teacher`.
 """
 
 from __future__ import annotations
@@ -248,17 +249,15 @@ def released_net1d(n_classes: int = RELEASED_N_CLASSES) -> Net1D:
     return Net1D(n_classes=n_classes, **RELEASED_ARCH)
 
 
-def from_torch_checkpoint(path, n_leads: int = 12):
-    """Load a released ECGFounder ``.pth`` as ``(module, variables)``; needs torch (optional extra).
-
-    See :func:`ecgq.models.ecgfounder_import.from_torch_checkpoint`.
-    """
-    from ecgq.models import ecgfounder_import  # torch is imported lazily there
-
-    return ecgfounder_import.from_torch_checkpoint(path, n_leads=n_leads)
-
-
-if __name__ == "__main__":
-    from ecgq.models import ecgfounder_import
-
-    ecgfounder_import.run_cli()
+# Help of the architecture fields of a Net1D config (ecgfounder, ecgfounder_small).
+NET1D_DOCS = {
+    "base_filters": "Width of the first (stride-2) convolution.",
+    "ratio": "Bottleneck width as a fraction of the stage width.",
+    "filter_list": "Output width of each stage (each a multiple of groups_width).",
+    "m_blocks_list": "Number of blocks in each stage (the first one downsamples).",
+    "kernel_size": "Kernel length of the grouped convolutions.",
+    "stride": "Downsampling factor of the first block of each stage.",
+    "groups_width": "Channels per group of the grouped convolution (groups = width // this).",
+    "use_bn": "BatchNorm before each activation (the released weights use none: False).",
+    "use_do": "Dropout (p=0.5) after each pre-activation in training (released: False).",
+}

@@ -14,12 +14,14 @@ import argparse
 import json
 import pathlib
 import re
+import sys
 from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ecgq.errors import UserError
 from ecgq.models import ecgfounder
 
 METADATA_FILE = "ecgfounder.json"
@@ -29,7 +31,7 @@ _INDEXED = re.compile(r"^(stage_list|block_list)_(\d+)$")
 _UNUSED_BN = re.compile(r"(^|\.)(first_bn|bn[123])\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """The file is not a usable ECGFounder checkpoint (format, missing or mis-shaped tensors)."""
 
 
@@ -200,17 +202,28 @@ def load_converted(directory: str | pathlib.Path):
 
 
 def run_cli(argv: list[str] | None = None) -> None:
-    """``python -m ecgq.models.ecgfounder --checkpoint=PATH --output_dir=DIR [--n_leads=12]``."""
+    """``python -m ecgq.models.ecgfounder_import --checkpoint=PATH --output_dir=DIR [--n_leads=12]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ecgq.models.ecgfounder",
+        prog="python -m ecgq.models.ecgfounder_import",
         description="Convert a released ECGFounder .pth checkpoint into an Orbax checkpoint.")
     parser.add_argument("--checkpoint", required=True, help="released PyTorch .pth file")
     parser.add_argument("--output_dir", required=True, help="where to write the Orbax checkpoint")
     parser.add_argument("--n_leads", type=int, default=12, choices=(1, 12),
                         help="12 for the 12-lead model, 1 for the single-lead one")
     args = parser.parse_args(argv)
-    module, variables = from_torch_checkpoint(args.checkpoint, n_leads=args.n_leads)
-    out = save_converted(variables, module, args.n_leads, args.output_dir)
+    try:
+        if not pathlib.Path(args.checkpoint).is_file():
+            raise CheckpointError(f"--checkpoint={args.checkpoint}: no such file; point it at a released "
+                                  "ECGFounder .pth.")
+        module, variables = from_torch_checkpoint(args.checkpoint, n_leads=args.n_leads)
+        out = save_converted(variables, module, args.n_leads, args.output_dir)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(variables))
     print(json.dumps({"output_dir": str(out), "n_leads": args.n_leads,
                       "n_classes": module.n_classes, "params": n_params}))
+
+
+if __name__ == "__main__":
+    run_cli()

@@ -1,78 +1,171 @@
-"""Models by name: build from a config, count parameters, and say which parameters train."""
+"""Models by name: each model module registers a :class:`ModelSpec`; build, create and count here.
+
+A model is one module under ``ecgq/models/`` ending in ``MODELS.register(ModelSpec(...))``: its
+role (teacher or student), whether it is quantum, its config builder with the help of every field,
+how to build the Flax module, and (optionally) which parameters train, how it sizes itself from the
+data and what it checks before a study trains anything.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from ecgq.models import cnn1d, resnet1d
+from ecgq.configs import apply_overrides
+from ecgq.errors import ConfigError
+from ecgq.registry import Registry
 
-MODEL_NAMES = ("ecgfounder", "ecgfounder_small", "resnet1d", "cnn1d", "ae_vqc")
-TEACHER_NAMES = ("ecgfounder", "ecgfounder_small")
-# Shape (time, leads) each model is profiled on by default: 10 s of 12-lead ECG at 500 Hz for the
-# released teacher, one 256-sample single-lead window for everything trained in this project.
-DEFAULT_INPUT_SHAPES = {"ecgfounder": (5000, 12), "ecgfounder_small": (256, 1),
-                        "resnet1d": (256, 1), "cnn1d": (256, 1), "ae_vqc": (256, 1)}
-DEFAULT_N_OUTPUTS = {"ecgfounder": 150}
 QUANTUM_PREFIX = "quantum_"
+ROLES = ("teacher", "student")
+FAMILIES = ("classical", "quantum")
 
 
-def build_net1d(model_cfg: ml_collections.ConfigDict, n_outputs: int):
-    """A Net1D (ECGFounder family) from the architecture fields of a teacher config."""
-    from ecgq.models.ecgfounder import Net1D  # not at import: ``-m ecgq.models.ecgfounder`` runs it
+@dataclasses.dataclass(frozen=True)
+class InputView:
+    """What a model may know of the data it will see: window length, lead names, sampling rate."""
 
-    return Net1D(
-        n_classes=n_outputs,
-        base_filters=model_cfg.base_filters,
-        ratio=model_cfg.ratio,
-        filter_list=tuple(model_cfg.filter_list),
-        m_blocks_list=tuple(model_cfg.m_blocks_list),
-        kernel_size=model_cfg.kernel_size,
-        stride=model_cfg.stride,
-        groups_width=model_cfg.groups_width,
-        use_bn=model_cfg.use_bn,
-        use_do=model_cfg.use_do,
-    )
+    length: int
+    leads: tuple[str, ...]
+    sampling_rate: float = 0.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.length, len(self.leads))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One registered model.
+
+    ``build(cfg, n_outputs, quantum_cfg) -> nn.Module`` called as ``module(x, rr=None, *,
+    train=False)``. ``fit_to_data(cfg, view, where)`` fills the size fields left at 0 / '' from
+    the data and raises ``ConfigError`` (naming ``where.<field>``) when the data cannot feed the
+    model; ``input_shape(cfg, view)`` is the shape the model then sees (teachers resample and
+    crop). ``check(cfg, quantum_cfg, where)`` validates what needs no data. ``trainable(cfg,
+    params)`` is a bool pytree of the parameters that train (default: all). ``pretraining`` names
+    a stage the study runs first ('autoencoder'); ``student_train`` are train-config values the
+    model needs when it is a student. ``example_view(cfg, input_shape)`` is the data
+    :func:`create` assumes when a script gives only a shape (default: leads ``lead0..``, rate
+    unknown); a teacher assumes its own leads and rate.
+    """
+
+    name: str
+    role: str
+    family: str
+    description: str
+    config: Callable[[], ml_collections.ConfigDict]
+    docs: Mapping[str, str]
+    build: Callable[..., Any]
+    default_input_shape: tuple[int, ...] = (256, 1)
+    default_n_outputs: int = 2
+    trainable: Callable[[ml_collections.ConfigDict, Any], Any] | None = None
+    fit_to_data: Callable[[ml_collections.ConfigDict, InputView, str], None] | None = None
+    input_shape: Callable[[ml_collections.ConfigDict, InputView], tuple[int, ...]] | None = None
+    check: Callable[[ml_collections.ConfigDict, Any, str], None] | None = None
+    example_view: Callable[[ml_collections.ConfigDict, tuple[int, ...]], InputView] | None = None
+    pretraining: str = ""
+    student_train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    uses_quantum: bool = False
+
+    def __post_init__(self):
+        if self.role not in ROLES or self.family not in FAMILIES:
+            raise ValueError(f"model {self.name!r}: role must be in {ROLES}, family in {FAMILIES}")
+
+
+MODELS: Registry[ModelSpec] = Registry("model", "ecgq.models")
+_NOT_CONFIG = ("parent", "name", "n_outputs", "n_classes")
+
+
+def module_fields(module_cls) -> dict[str, Any]:
+    """Hyperparameters of a Flax module class with their defaults (sequences as tuples)."""
+    out = {}
+    for field in dataclasses.fields(module_cls):
+        if field.name in _NOT_CONFIG or field.default is dataclasses.MISSING:
+            continue
+        out[field.name] = tuple(field.default) if isinstance(field.default, list) else field.default
+    return out
+
+
+def config_of(module_cls, **values) -> ml_collections.ConfigDict:
+    """A model config holding every hyperparameter of ``module_cls`` (``values`` change defaults)."""
+    fields = module_fields(module_cls)
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"{module_cls.__name__} has no field(s) {sorted(unknown)}")
+    return ml_collections.ConfigDict({**fields, **values})
+
+
+def module_from_config(module_cls, cfg: ml_collections.ConfigDict, **fixed):
+    """``module_cls(**fixed, **hyperparameters read from cfg)``; ``fixed`` wins, sequences become tuples."""
+    kwargs = {key: tuple(cfg[key]) if isinstance(cfg[key], (list, tuple)) else cfg[key]
+              for key in module_fields(module_cls) if key in cfg and key not in fixed}
+    return module_cls(**fixed, **kwargs)
+
+
+def model_spec(name: str, field: str | None = None) -> ModelSpec:
+    return MODELS.get(name, field)
+
+
+def model_config(name: str) -> ml_collections.ConfigDict:
+    """Every field the builder of model ``name`` reads, with its default."""
+    return model_spec(name).config()
 
 
 def build_model(name: str, model_cfg: ml_collections.ConfigDict, n_outputs: int,
                 quantum_cfg: ml_collections.ConfigDict | None = None):
-    """The Flax module ``name`` configured by ``model_cfg`` (see :func:`ecgq.models.config.model_config`).
+    """The Flax module ``name`` configured by ``model_cfg`` (see :func:`model_config`).
 
     Every module is called as ``module(x, rr=None, *, train=False)`` with ``x`` of shape
-    ``(batch, time, leads)`` and returns logits ``(batch, n_outputs)``. ``quantum_cfg`` configures
-    the VQC of ``ae_vqc`` (default: :func:`ecgq.quantum.config.quantum_config`).
+    ``(batch, time, leads)`` and returns logits ``(batch, n_outputs)``. ``quantum_cfg``
+    configures the circuit of quantum models (default: the quantum layer's defaults).
     """
     if n_outputs < 1:
-        raise ValueError(f"n_outputs must be positive, got {n_outputs}")
-    if name in TEACHER_NAMES:
-        return build_net1d(model_cfg, n_outputs)
-    if name == "resnet1d":
-        return resnet1d.ResNet1D(
-            n_outputs=n_outputs,
-            stem_features=model_cfg.stem_features,
-            stem_kernel=model_cfg.stem_kernel,
-            stage_features=tuple(model_cfg.stage_features),
-            blocks_per_stage=tuple(model_cfg.blocks_per_stage),
-            stage_strides=tuple(model_cfg.stage_strides),
-            kernel_sizes=tuple(model_cfg.kernel_sizes),
-            dropout=model_cfg.dropout,
-        )
-    if name == "cnn1d":
-        return cnn1d.CNN1D(
-            n_outputs=n_outputs,
-            features=tuple(model_cfg.features),
-            kernel_sizes=tuple(model_cfg.kernel_sizes),
-            pool_size=model_cfg.pool_size,
-            hidden=model_cfg.hidden,
-            dropout=model_cfg.dropout,
-        )
-    if name == "ae_vqc":
-        from ecgq.models import ae_vqc  # imports the quantum layer only when asked for
+        raise ConfigError(f"n_outputs must be positive, got {n_outputs}")
+    return model_spec(name).build(model_cfg, n_outputs, quantum_cfg)
 
-        return ae_vqc.build(model_cfg, n_outputs, quantum_cfg)
-    raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
+
+def sized_input_shape(name: str, model_cfg: ml_collections.ConfigDict, view: InputView) -> tuple[int, ...]:
+    spec = model_spec(name)
+    return tuple(spec.input_shape(model_cfg, view)) if spec.input_shape else view.shape
+
+
+def create(name: str, *, input_shape: Sequence[int], n_outputs: int, seed: int = 0,
+           quantum: ml_collections.ConfigDict | None = None, rr_dim: int | None = None,
+           leads: Sequence[str] | None = None, input_rate: float | None = None, **overrides):
+    """``(module, variables)`` of model ``name`` for scripts and notebooks.
+
+    ``input_shape`` is ``(time, leads)``; ``overrides`` are fields of the model's config
+    (``create("cnn1d", input_shape=(256, 1), n_outputs=2, hidden=16)``). Size fields left at their
+    automatic value are taken from ``input_shape`` as a study would. ``module.apply(variables, x,
+    rr=None, train=False)`` returns logits. ``leads`` / ``input_rate`` (Hz) describe the input where
+    the model cares (teachers select leads by name and resample); by default the input is taken to
+    be what the model expects.
+    """
+    spec = model_spec(name)
+    cfg = spec.config()
+    apply_overrides(cfg, overrides, what=f"model {name!r}")
+    shape = tuple(int(s) for s in input_shape)
+    view = (spec.example_view(cfg, shape) if spec.example_view is not None
+            else InputView(shape[0], tuple(f"lead{i}" for i in range(shape[-1]))))
+    if leads is not None:
+        view = dataclasses.replace(view, leads=tuple(leads))
+    if input_rate is not None:
+        view = dataclasses.replace(view, sampling_rate=float(input_rate))
+    if spec.fit_to_data is not None:
+        spec.fit_to_data(cfg, view, name)
+    if spec.check is not None:
+        spec.check(cfg, quantum, name)
+    module = build_model(name, cfg, n_outputs, quantum)
+    x = jnp.zeros((1, *shape), jnp.float32)
+    rr = None if rr_dim is None else jnp.zeros((1, int(rr_dim)), jnp.float32)
+    variables = jax.jit(module.init)(jax.random.key(seed), x, rr)
+    return module, variables
 
 
 def _is_quantum(path) -> bool:
@@ -94,20 +187,8 @@ def count_params(variables) -> dict[str, int]:
 
 
 def trainable_mask(name: str, model_cfg: ml_collections.ConfigDict, params):
-    """Pytree of bools over ``params``: True where the parameter trains (for ``optax.masked`` etc.).
-
-    Teachers follow ``model_cfg.finetune``; ``ae_vqc`` freezes the autoencoder when
-    ``model_cfg.freeze_encoder`` (stop_gradient alone would still let weight decay shrink it);
-    every other student trains everything.
-    """
-    if name in TEACHER_NAMES:
-        from ecgq.models import teacher
-
-        return teacher.finetune_mask(params, model_cfg.finetune, model_cfg.last_k)
-    if name == "ae_vqc":
-        from ecgq.models import ae_vqc
-
-        return ae_vqc.trainable_mask(params, model_cfg.freeze_encoder)
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; choose one of {MODEL_NAMES}")
-    return jax.tree.map(lambda _: True, params)
+    """Pytree of bools over ``params``: True where the parameter trains (for ``optax.masked`` etc.)."""
+    spec = model_spec(name)
+    if spec.trainable is None:
+        return jax.tree.map(lambda _: True, params)
+    return spec.trainable(model_cfg, params)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from ecgq.models.heads import concat_rr
+from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_config
 
 
 class ResidualBlock(nn.Module):
@@ -72,3 +73,22 @@ class ResNet1D(nn.Module):
         pooled = jnp.concatenate([x.mean(axis=-2), x.max(axis=-2)], axis=-1)
         pooled = nn.Dropout(self.dropout, deterministic=not train)(concat_rr(pooled, rr))
         return nn.Dense(self.n_outputs, name="head")(pooled)
+
+
+MODELS.register(ModelSpec(
+    name="resnet1d",
+    role="student",
+    family="classical",
+    description="PTB-XL-style residual 1-D CNN (Strodthoff et al. 2021), ~0.27 M parameters",
+    config=lambda: config_of(ResNet1D),
+    docs={
+        "stem_features": "Width of the stem convolution.",
+        "stem_kernel": "Kernel length of the stem convolution.",
+        "stage_features": "Width of each residual stage.",
+        "blocks_per_stage": "Residual blocks in each stage.",
+        "stage_strides": "Temporal stride of the first block of each stage.",
+        "kernel_sizes": "Kernel lengths of the first and second convolution of a block.",
+        "dropout": "Dropout rate before the classification head (training only).",
+    },
+    build=lambda cfg, n_outputs, _quantum=None: module_from_config(ResNet1D, cfg, n_outputs=n_outputs),
+))

@@ -5,8 +5,11 @@ Why an adapter: the released model expects 10 s of 12-lead ECG at 500 Hz in a fi
 z-scored per record, and predicts 150 labels. Our tasks have other leads, rates, lengths and
 labels, so the data are brought to the teacher (:func:`adapt_inputs`, numpy, done once before the
 logits are cached) and the teacher is given a fresh head (:func:`load_teacher`). Fine-tuning depth
-is a boolean mask over the parameters (:func:`finetune_mask`) for ``optax.masked`` /
-:func:`masked_optimizer`, so frozen weights receive neither updates nor weight decay.
+is a boolean mask over the parameters (:func:`finetune_mask`) that the optimiser applies, so frozen
+weights receive neither updates nor weight decay.
+
+The ECGFounder-family teachers (``ecgfounder``: the released architecture; ``ecgfounder_small``:
+the same family, narrow enough for a laptop CPU) are registered here with their adapter fields.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from scipy import signal as sp_signal
 
-from ecgq.models import ecgfounder
-from ecgq.models.config import FINETUNE_MODES, TEACHER_LEADS
+from ecgq.errors import ConfigError
+from ecgq.models import ecgfounder, released
+from ecgq.models.registry import MODELS, InputView, ModelSpec, config_of, module_from_config
+
+TEACHER_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+FINETUNE_MODES = ("full", "linear_probe", "last_k_stages")
+NORMALIZATIONS = ("zscore", "none")
 
 # Other spellings of the standard leads found in WFDB headers (MIT-BIH's modified limb lead MLII...).
 LEAD_ALIASES = {"mlii": "II", "ml2": "II", "mli": "I", "mliii": "III", "avr": "aVR", "avl": "aVL",
@@ -105,7 +112,7 @@ def adapt_inputs(x: np.ndarray, lead_names: Sequence[str], sampling_rate: float,
     """Bring ``x`` ``(n, time, leads)`` to the teacher: leads, rate, length, normalisation."""
     wanted = [lead.strip() for lead in model_cfg.lead_order.split(",") if lead.strip()]
     if len(wanted) != model_cfg.n_leads:
-        raise ValueError(f"lead_order names {len(wanted)} leads but n_leads={model_cfg.n_leads}")
+        raise ConfigError(f"teacher.lead_order names {len(wanted)} leads but teacher.n_leads={model_cfg.n_leads}")
     x = select_leads(np.asarray(x, np.float32), lead_names, wanted, model_cfg.missing_leads)
     if model_cfg.sampling_rate:
         x = resample(x, sampling_rate, model_cfg.sampling_rate)
@@ -139,12 +146,6 @@ def finetune_mask(params, mode: str, last_k: int = 2):
     return {top: jax.tree.map(lambda _, t=trains(top): t, sub) for top, sub in params.items()}
 
 
-def masked_optimizer(tx: optax.GradientTransformation, mask) -> optax.GradientTransformation:
-    """``tx`` on the masked-in parameters; the others get zero updates (and no weight decay)."""
-    labels = jax.tree.map(lambda trains: "train" if trains else "frozen", mask)
-    return optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, labels)
-
-
 def load_pretrained(checkpoint: str, n_leads: int):
     """``(module, variables)`` of released weights: a ``.pth`` (needs torch) or a converted Orbax dir."""
     path = pathlib.Path(checkpoint).expanduser()
@@ -152,7 +153,9 @@ def load_pretrained(checkpoint: str, n_leads: int):
         from ecgq.models.ecgfounder_import import load_converted
 
         return load_converted(path)
-    return ecgfounder.from_torch_checkpoint(path, n_leads=n_leads)
+    from ecgq.models.ecgfounder_import import from_torch_checkpoint
+
+    return from_torch_checkpoint(path, n_leads=n_leads)
 
 
 def with_new_head(module: ecgfounder.Net1D, key: jax.Array, pretrained_params, n_leads: int):
@@ -184,10 +187,132 @@ def load_teacher(model_cfg: ml_collections.ConfigDict, n_outputs: int, key: jax.
     The backbone comes from ``model_cfg.checkpoint`` when set (random otherwise). Binary tasks use
     2 logits (softmax), multi-label tasks one logit per label (sigmoid); the loss decides which.
     """
-    from ecgq.models.registry import build_net1d
-
     module = build_net1d(model_cfg, n_outputs)
     if not model_cfg.checkpoint:
         return module, jax.jit(module.init)(key, jnp.zeros((1, 64, model_cfg.n_leads)))
-    pretrained_module, pretrained = load_pretrained(model_cfg.checkpoint, model_cfg.n_leads)
+    _, pretrained = load_pretrained(model_cfg.checkpoint, model_cfg.n_leads)
     return module, with_new_head(module, key, pretrained["params"], model_cfg.n_leads)
+
+
+def build_net1d(model_cfg: ml_collections.ConfigDict, n_outputs: int, _quantum_cfg=None) -> ecgfounder.Net1D:
+    """A Net1D (ECGFounder family) from the architecture fields of a teacher config."""
+    return module_from_config(ecgfounder.Net1D, model_cfg, n_classes=n_outputs)
+
+
+ADAPTER_DOCS = {
+    "checkpoint": "Teacher weights: a released ECGFounder .pth or a converted Orbax dir; '' = random init.",
+    "n_leads": "Teacher input leads; 0 = as many as lead_order names (the released weights: 12, or 1 for lead II).",
+    "lead_order": "Comma-separated lead names the teacher reads, in order; '' = the data's leads (in I..V6 order where they are standard leads).",
+    "missing_leads": "When the data lack a lead the teacher expects: 'error' or 'zeros' (fill with zeros).",
+    "sampling_rate": "Rate in Hz the data are resampled to before the teacher sees them (0 = keep the data's rate).",
+    "input_length": "Teacher input length in samples; inputs are centre-cropped or zero-padded to it (0 = keep).",
+    "normalize": f"Teacher input normalisation, one of {list(NORMALIZATIONS)} (zscore: ECGFounder's, per record over all leads).",
+    "finetune": f"Which teacher parameters train: one of {list(FINETUNE_MODES)}.",
+    "last_k": "With finetune='last_k_stages': how many final Net1D stages train (plus the head).",
+}
+
+
+def _teacher_config(arch: dict, *, n_leads: int, lead_order: str, sampling_rate: float,
+                    input_length: int) -> ml_collections.ConfigDict:
+    c = config_of(ecgfounder.Net1D, **arch)
+    c.checkpoint = ""
+    c.n_leads = n_leads
+    c.lead_order = lead_order
+    c.missing_leads = "error"
+    c.sampling_rate = sampling_rate
+    c.input_length = input_length
+    c.normalize = "zscore"
+    c.finetune = "full"
+    c.last_k = 2
+    return c
+
+
+def released_config() -> ml_collections.ConfigDict:
+    """The released ECGFounder: 12 leads in its order, 10 s at 500 Hz."""
+    return _teacher_config(released.ARCH, n_leads=12, lead_order=",".join(TEACHER_LEADS),
+                           sampling_rate=released.SAMPLING_RATE, input_length=released.INPUT_LENGTH)
+
+
+def small_config() -> ml_collections.ConfigDict:
+    """Narrow and shallow Net1D that sees the students' windows and the data's leads."""
+    arch = dict(base_filters=16, ratio=1.0, filter_list=(16, 32, 32, 64, 64, 128, 128),
+                m_blocks_list=(1, 1, 1, 1, 1, 1, 1), kernel_size=9, stride=2, groups_width=16,
+                use_bn=False, use_do=False)
+    return _teacher_config(arch, n_leads=0, lead_order="", sampling_rate=0.0, input_length=0)
+
+
+def canonical_order(leads) -> list[str]:
+    """The standard names of ``leads`` in I..V6 order when every one is a standard lead
+    (``MLII`` -> ``II``, ``AVR`` -> ``aVR``); the names as given otherwise."""
+    names = [canonical_lead(lead) for lead in leads]
+    if all(name in TEACHER_LEADS for name in names):
+        return sorted(names, key=TEACHER_LEADS.index)
+    return list(leads)
+
+
+def wanted_leads(model_cfg) -> list[str]:
+    return [lead.strip() for lead in str(model_cfg.lead_order).split(",") if lead.strip()]
+
+
+def check_teacher(model_cfg, _quantum_cfg, where: str) -> None:
+    """Adapter fields that need no data: fine-tuning mode, normalisation, lead count."""
+    if model_cfg.finetune not in FINETUNE_MODES:
+        raise ConfigError(f"--config.{where}.finetune must be one of {list(FINETUNE_MODES)}, got {model_cfg.finetune!r}.")
+    if model_cfg.normalize not in NORMALIZATIONS:
+        raise ConfigError(f"--config.{where}.normalize must be one of {list(NORMALIZATIONS)}, got {model_cfg.normalize!r}.")
+    if model_cfg.missing_leads not in ("error", "zeros"):
+        raise ConfigError(f"--config.{where}.missing_leads must be 'error' or 'zeros', got {model_cfg.missing_leads!r}.")
+    wanted = wanted_leads(model_cfg)
+    if wanted and model_cfg.n_leads and len(wanted) != model_cfg.n_leads:
+        raise ConfigError(f"--config.{where}.lead_order names {len(wanted)} leads but {where}.n_leads="
+                          f"{model_cfg.n_leads}; make them agree (n_leads=0 follows lead_order).")
+    if model_cfg.sampling_rate < 0 or model_cfg.input_length < 0:
+        raise ConfigError(f"--config.{where}.sampling_rate and input_length must be >= 0 (0 = keep the data's).")
+
+
+def fit_teacher_to_data(model_cfg, view: InputView, where: str) -> None:
+    """Leads from the data where unset, then every wanted lead must be in the data (or be zeros)."""
+    if not wanted_leads(model_cfg):
+        model_cfg.lead_order = ",".join(canonical_order(view.leads))
+    if not model_cfg.n_leads:
+        model_cfg.n_leads = len(wanted_leads(model_cfg))
+    try:
+        lead_indices(view.leads, wanted_leads(model_cfg), model_cfg.missing_leads)
+    except ValueError as error:
+        raise ConfigError(f"--config.{where}.lead_order: {error}") from None
+    if model_cfg.sampling_rate and not view.sampling_rate:
+        raise ConfigError(f"--config.{where}.sampling_rate={model_cfg.sampling_rate} but the data do not "
+                          "state their rate; set it to 0.")
+
+
+def teacher_input_shape(model_cfg, view: InputView) -> tuple[int, int]:
+    """(time, leads) after :func:`adapt_inputs`: resampled, then cropped or padded."""
+    length = view.length
+    if model_cfg.sampling_rate and view.sampling_rate:
+        length = int(round(length * float(model_cfg.sampling_rate) / float(view.sampling_rate)))
+    if model_cfg.input_length:
+        length = int(model_cfg.input_length)
+    return (length, int(model_cfg.n_leads) or len(wanted_leads(model_cfg)))
+
+
+def example_view(model_cfg, input_shape) -> InputView:
+    """What a script's input of ``input_shape`` is taken to be: the teacher's own leads (when it
+    names as many as the input has) at the teacher's own rate."""
+    wanted = wanted_leads(model_cfg)
+    leads = tuple(wanted) if len(wanted) == input_shape[-1] else tuple(f"lead{i}" for i in range(input_shape[-1]))
+    return InputView(int(input_shape[0]), leads, float(model_cfg.sampling_rate))
+
+
+_TEACHER_DOCS = {**ecgfounder.NET1D_DOCS, **ADAPTER_DOCS}
+for _name, _config, _shape, _outputs, _description in (
+        ("ecgfounder", released_config, (released.INPUT_LENGTH, 12), released.N_CLASSES,
+         "ECGFounder Net1D (released architecture, 30.75 M parameters); imports the released weights"),
+        ("ecgfounder_small", small_config, (256, 1), 2,
+         "Net1D of the ECGFounder family, narrow and shallow (trains on a CPU)")):
+    MODELS.register(ModelSpec(
+        name=_name, role="teacher", family="classical", description=_description, config=_config,
+        docs=_TEACHER_DOCS, build=build_net1d, default_input_shape=_shape, default_n_outputs=_outputs,
+        trainable=lambda cfg, params: finetune_mask(params, cfg.finetune, cfg.last_k),
+        fit_to_data=fit_teacher_to_data, input_shape=teacher_input_shape, check=check_teacher,
+        example_view=example_view,
+    ))

@@ -1,4 +1,4 @@
-"""The JIT-vs-Qiskit benchmark study (``config.study = "bench_quantum"``).
+"""The JIT-vs-Qiskit benchmark (run as the study ``bench_quantum``, :mod:`ecgq.studies.bench_quantum`).
 
 For every (qubits, layers, batch, mode) cell and every available backend it measures the
 steady-state time (median of repeats, after one warm-up call whose time is reported apart as
@@ -293,16 +293,13 @@ def plot(records: list[Record], backends: list[str], path: str) -> None:
     plt.close(fig)
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> None:
-    """Run the benchmark grid of ``config.bench`` and write its outputs into ``workdir``."""
-    cfg = config.bench
-    for mode in cfg.modes:
-        if mode not in MODES:
-            raise ValueError(f"bench.modes entries must be in {MODES}, got {mode!r}")
+def run_grid(cfg: ml_collections.ConfigDict, seed: int, workdir: str) -> str:
+    """Run the benchmark grid of ``cfg`` (``bench_config()``-shaped), write its outputs into
+    ``workdir`` and return the Markdown table."""
     backends, skipped = available_backends(cfg.backends)
     for backend, why in skipped.items():
         print(f"[bench] skipping {backend}: {why}")
-    key = jax.random.key(config.seed)
+    key = jax.random.key(seed)
     records: list[Record] = []
     for qubits in cfg.qubits:
         for layers in cfg.layers:
@@ -314,4 +311,4 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> None:
                     summary = ", ".join(f"{r.backend} {_fmt_seconds(r)}" for r in cell)
                     print(f"[bench] {qubits}q {layers}L batch {batch} {mode}: {summary}", flush=True)
     table = write_outputs(records, backends, skipped, workdir, cfg)
-    print(table)
+    return table

@@ -37,25 +37,25 @@ FIELD_DOCS: dict[str, str] = {
 }
 
 # The benchmark study's sub-config (``config.bench`` of experiments/bench_jit_vs_qiskit.py).
-FIELD_DOCS.update({
-    "bench.qubits": "Qubit counts of the benchmark grid.",
-    "bench.layers": "Layer counts of the benchmark grid (RY-RZ + CNOT-ring block, RY encoding).",
-    "bench.batches": "Batch sizes of the benchmark grid.",
-    "bench.modes": "'forward' and/or 'grad' (forward + gradient of the weights).",
-    "bench.backends": "Backends to compare; unavailable ones (no GPU, no plugin) are skipped "
+BENCH_DOCS: dict[str, str] = {
+    "qubits": "Qubit counts of the benchmark grid.",
+    "layers": "Layer counts of the benchmark grid (RY-RZ + CNOT-ring block, RY encoding).",
+    "batches": "Batch sizes of the benchmark grid.",
+    "modes": "'forward' and/or 'grad' (forward + gradient of the weights).",
+    "backends": "Backends to compare; unavailable ones (no GPU, no plugin) are skipped "
                       "with a note.",
-    "bench.reference": "Backend whose float64 results define max_abs_dev.",
-    "bench.dtype": "Precision of the timed JAX/PennyLane runs ('float32' or 'float64').",
-    "bench.method": "Method of the jax backend: 'auto', 'unitary' or 'gates'.",
-    "bench.repeats": "Timed repeats after the warm-up call (the median is reported).",
-    "bench.qiskit_repeats": "Timed repeats for Qiskit and the lightning devices (slow, so fewer).",
-    "bench.qiskit_max_parameter_sets": "Largest number of parameter sets (rows x shifts) sent to "
+    "reference": "Backend whose float64 results define max_abs_dev.",
+    "dtype": "Precision of the timed JAX/PennyLane runs ('float32' or 'float64').",
+    "method": "Method of the jax backend: 'auto', 'unitary' or 'gates'.",
+    "repeats": "Timed repeats after the warm-up call (the median is reported).",
+    "qiskit_repeats": "Timed repeats for Qiskit and the lightning devices (slow, so fewer).",
+    "qiskit_max_parameter_sets": "Largest number of parameter sets (rows x shifts) sent to "
                                        "Aer per call; larger cells are measured on a sub-batch "
                                        "and extrapolated linearly (flagged).",
-    "bench.lightning_max_batch": "Largest batch run on the lightning devices (one tape per sample "
+    "lightning_max_batch": "Largest batch run on the lightning devices (one tape per sample "
                                  "through a host callback); larger cells are extrapolated "
                                  "linearly (flagged).",
-})
+}
 
 
 def bench_config() -> ml_collections.ConfigDict:
@@ -96,3 +96,27 @@ def quantum_config() -> ml_collections.ConfigDict:
     c.depolarizing = 0.0
     c.amplitude_damping = 0.0
     return c
+
+
+def check_quantum_config(cfg: ml_collections.ConfigDict, where: str = "quantum") -> None:
+    """Validate a quantum sub-config before any circuit is built; errors name ``where.<field>``."""
+    from ecgq.errors import ConfigError
+    from ecgq.quantum.backends import BACKENDS
+    from ecgq.quantum.circuits import CircuitSpec
+
+    wires = cfg.get("wires")
+    try:
+        CircuitSpec(n_qubits=int(cfg.n_qubits), n_layers=int(cfg.n_layers), encoding=cfg.encoding,
+                    rotation=cfg.rotation, block=cfg.block, measurement=cfg.measurement,
+                    wires=None if wires is None else tuple(wires))
+    except ValueError as error:
+        raise ConfigError(f"--config.{where}: {error}") from None
+    if cfg.backend not in BACKENDS:
+        raise ConfigError(f"--config.{where}.backend must be one of {list(BACKENDS)}, got {cfg.backend!r}.")
+    if cfg.dtype not in ("float32", "float64"):
+        raise ConfigError(f"--config.{where}.dtype must be 'float32' or 'float64', got {cfg.dtype!r}.")
+    if int(cfg.shots) < 0:
+        raise ConfigError(f"--config.{where}.shots must be >= 0 (0 = exact), got {cfg.shots}.")
+    for field in ("depolarizing", "amplitude_damping"):
+        if not 0.0 <= float(cfg[field]) <= 1.0:
+            raise ConfigError(f"--config.{where}.{field} is a probability in [0, 1], got {cfg[field]}.")

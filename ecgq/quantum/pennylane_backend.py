@@ -8,9 +8,8 @@ Why these choices:
   ``jax.pure_callback`` (the ``"jax-jit"`` interface) and differentiates them with the adjoint
   method, returning vector-Jacobian products straight from the device (``device_vjp=True``), the
   cheapest gradient they offer. The batch is vmapped, one tape per sample: handing lightning a
-  parameter-broadcast tape instead was measured about 20x slower for the gradient at batch 16
-  and ran out of 24 GiB at batch 256 (PennyLane 0.45, lightning 0.45), since adjoint expands broadcasts
-  and differentiates the broadcast inputs too. Adjoint supports only expectation values of gate
+  parameter-broadcast tape instead is much slower for the gradient and runs out of memory at
+  large batches, since adjoint expands broadcasts and differentiates the broadcast inputs too. Adjoint supports only expectation values of gate
   circuits; probabilities and amplitude encoding fall back to parameter shift.
 """
 

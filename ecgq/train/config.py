@@ -1,13 +1,16 @@
 """Training hyperparameters: ``train_config()`` and the help of each field in ``FIELD_DOCS``.
 
 One ``train_config()`` serves the teacher and every student; a study overrides fields per role
-(``config.teacher.train.epochs``, ``config.train.lr``...). Every field the training layer reads is
-present here so that ``--config.<path>=...`` overrides always work.
+(``config.teacher.train.epochs``, ``config.students.cnn1d.train.learning_rate``...). Every field
+the training layer reads is present here so that ``--config.<path>=...`` overrides always work,
+and ``check_train_config`` rejects values that could only fail later (or silently do nothing).
 """
 
 from __future__ import annotations
 
 import ml_collections
+
+from ecgq.errors import ConfigError
 
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "lamb", "lion", "rmsprop")
 SCHEDULES = ("cosine_restarts", "cosine", "constant")
@@ -56,11 +59,14 @@ def pretrain_config() -> ml_collections.ConfigDict:
     return c
 
 
+PRETRAIN_DOCS: dict[str, str] = {
+    "epochs": "Autoencoder reconstruction pre-training epochs before classification (0 = none).",
+    "batch_size": "Batch size of the autoencoder pre-training.",
+    "learning_rate": "AdamW learning rate (cosine decay) of the autoencoder pre-training.",
+    "subtrees": "Top-level parameter subtrees handed from pre-training to the student.",
+}
+
 FIELD_DOCS: dict[str, str] = {
-    "pretrain.epochs": "Autoencoder reconstruction pre-training epochs before classification (0 = none).",
-    "pretrain.batch_size": "Batch size of the autoencoder pre-training.",
-    "pretrain.learning_rate": "AdamW learning rate (cosine decay) of the autoencoder pre-training.",
-    "pretrain.subtrees": "Top-level parameter subtrees handed from pre-training to the student.",
     "epochs": "Maximum number of passes over the training split (early stopping may end sooner).",
     "batch_size": "Training mini-batch size (the last incomplete batch of an epoch is dropped).",
     "eval_batch_size": "Batch size for validation/test/teacher forward passes (no effect on results).",
@@ -88,10 +94,47 @@ FIELD_DOCS: dict[str, str] = {
     "checkpoint_every_epochs": "Save every seed's state (and the best-on-validation state) every this many epochs.",
     "max_to_keep": "Periodic checkpoints kept on disk per training run.",
     "progress": "Show a tqdm bar with live training loss and validation metric.",
-    # experiments/bench_multiseed.py
-    "multiseed_bench.model": "Model whose vmapped training step is timed (a build_model name).",
-    "multiseed_bench.seeds": "Seeds trained together in the vmapped program, timed against one seed.",
-    "multiseed_bench.steps": "Optimiser steps per timed run.",
-    "multiseed_bench.batch": "Training batch size of the timed steps.",
-    "multiseed_bench.repeats": "Timed runs after the warm-up; the fastest is reported.",
 }
+
+
+SELECTION_METRICS = ("balanced_accuracy", "loss")
+CLASS_WEIGHTINGS = ("balanced", "none")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+DATA_ORDERS = ("shared", "per_seed")
+
+
+def _require(ok: bool, where: str, field: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"--config.{where}.{field} {message}")
+
+
+def check_train_config(cfg: ml_collections.ConfigDict, where: str = "train") -> None:
+    """Reject a training config that cannot run (or would train nothing); errors name the field."""
+    for field in ("epochs", "batch_size", "eval_batch_size", "n_seeds", "steps_per_call",
+                  "checkpoint_every_epochs", "max_to_keep"):
+        _require(int(cfg[field]) >= 1, where, field, f"must be >= 1, got {cfg[field]}.")
+    _require(float(cfg.learning_rate) > 0, where, "learning_rate", f"must be > 0, got {cfg.learning_rate}.")
+    for field in ("weight_decay", "warmup_epochs", "grad_clip_norm", "min_delta", "memory_budget_gb"):
+        _require(float(cfg[field]) >= 0, where, field, f"must be >= 0, got {cfg[field]}.")
+    for field in ("early_stopping_patience", "max_members_per_chunk"):
+        _require(int(cfg[field]) >= 0, where, field, f"must be >= 0 (0 = off), got {cfg[field]}.")
+    _require(float(cfg.restart_epochs) > 0, where, "restart_epochs", f"must be > 0, got {cfg.restart_epochs}.")
+    _require(float(cfg.restart_mult) >= 1, where, "restart_mult", f"must be >= 1, got {cfg.restart_mult}.")
+    _require(0 <= float(cfg.min_lr_ratio) <= 1, where, "min_lr_ratio", f"must be in [0, 1], got {cfg.min_lr_ratio}.")
+    for field, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+                           ("selection_metric", SELECTION_METRICS), ("class_weighting", CLASS_WEIGHTINGS),
+                           ("compute_dtype", COMPUTE_DTYPES), ("data_order", DATA_ORDERS)):
+        _require(cfg[field] in allowed, where, field, f"must be one of {list(allowed)}, got {cfg[field]!r}.")
+    if cfg.trainable_regex:
+        import re
+
+        try:
+            re.compile(cfg.trainable_regex)
+        except re.error as error:
+            raise ConfigError(f"--config.{where}.trainable_regex is not a regular expression ({error}).") from None
+
+
+def check_pretrain_config(cfg: ml_collections.ConfigDict, where: str = "pretrain") -> None:
+    _require(int(cfg.epochs) >= 0, where, "epochs", f"must be >= 0 (0 = no pre-training), got {cfg.epochs}.")
+    _require(int(cfg.batch_size) >= 1, where, "batch_size", f"must be >= 1, got {cfg.batch_size}.")
+    _require(float(cfg.learning_rate) > 0, where, "learning_rate", f"must be > 0, got {cfg.learning_rate}.")

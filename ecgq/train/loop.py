@@ -23,9 +23,8 @@ import ml_collections
 import numpy as np
 from tqdm.auto import tqdm
 
-from ecgq.distill import losses
 from ecgq.eval.metrics import balanced_accuracy_fast
-from ecgq.train import checkpoints, multiseed, steps
+from ecgq.train import checkpoints, multiseed, objectives, steps
 from ecgq.train.multiseed import Member
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ def validation_score(logits: np.ndarray, y: np.ndarray, head: str, metric: str, 
         if metric == "balanced_accuracy":
             scores.append(balanced_accuracy_fast(y, steps.probabilities(member_logits, head), multilabel))
         elif metric == "loss":
-            ce = losses.cross_entropy_per_sample(jnp.asarray(member_logits), jnp.asarray(y), head)
+            ce = objectives.cross_entropy_per_sample(jnp.asarray(member_logits), jnp.asarray(y), head)
             scores.append(-float(jnp.mean(ce)))
         else:
             raise ValueError(f"train.selection_metric must be 'balanced_accuracy' or 'loss', got {metric!r}")
@@ -80,6 +79,7 @@ def fit(
     stop_after_epochs: int | None = None,
     init_params=None,
     trainable_fn: Callable | None = None,
+    loss_fn: steps.LossFn = objectives.cross_entropy_loss,
 ) -> FitResult:
     """Train ``members`` of ``model`` on ``train``; select each member's best epoch on ``val``.
 
@@ -87,7 +87,8 @@ def fit(
     same samples. ``val`` holds ``x``, ``y`` and optionally ``rr``. ``stop_after_epochs`` ends the
     call early (after saving) as an interruption would: used by tests of resumption.
     ``init_params`` (leading member axis) overwrite initial parameter subtrees; ``trainable_fn``
-    maps params to a bool pytree of what trains (see ``steps.make_optimizer``).
+    maps params to a bool pytree of what trains (see ``steps.make_optimizer``); ``loss_fn`` is the
+    training objective (see ``steps.make_train_step``).
     """
     n_members = len(members)
     n = len(train["x"])
@@ -98,7 +99,7 @@ def fit(
     tx = steps.make_optimizer(cfg, spe, trainable_fn)
     init_fn = multiseed.make_init_fn(model, tx, train, init_params)
     keys = multiseed.seed_keys(members)
-    train_step = steps.make_train_step(head, class_weights, cfg.compute_dtype)
+    train_step = steps.make_train_step(head, class_weights, cfg.compute_dtype, loss_fn)
     per_member = cfg.data_order == "per_seed"
     if cfg.data_order not in ("shared", "per_seed"):
         raise ValueError(f"train.data_order must be 'shared' or 'per_seed', got {cfg.data_order!r}")
@@ -199,10 +200,11 @@ def chunked_fit(
     *, model, members: Sequence[Member], cfg: ml_collections.ConfigDict, train: dict, val: dict,
     head: str, multilabel: bool, data_seed: int, ckpt_root: str | None, desc: str,
     predict_splits: dict[str, dict[str, np.ndarray]], init_params=None, trainable_fn=None,
+    loss_fn: steps.LossFn = objectives.cross_entropy_loss,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Fit all ``members`` in memory-sized chunks; return per-member histories and the logits of
     each member's best state on every split in ``predict_splits`` (``(members, n, outputs)``)."""
-    chunks = plan_member_chunks(model, members, cfg, train, head)
+    chunks = plan_member_chunks(model, members, cfg, train, head, loss_fn)
     histories: list[dict] = []
     logits: dict[str, list[np.ndarray]] = {name: [] for name in predict_splits}
     multi_eval = multiseed.make_multi_eval(steps.make_eval_step(cfg.compute_dtype))
@@ -214,7 +216,7 @@ def chunked_fit(
             lambda a, c=chunk: a[c.start:c.stop], init_params)
         result = fit(model=model, members=chunk_members, cfg=cfg, train=train, val=val, head=head,
                      multilabel=multilabel, data_seed=data_seed, ckpt_dir=ckpt_dir, desc=label,
-                     init_params=chunk_init, trainable_fn=trainable_fn)
+                     init_params=chunk_init, trainable_fn=trainable_fn, loss_fn=loss_fn)
         for j in range(len(chunk_members)):
             histories.append({
                 "train_loss": [epoch[j] for epoch in result.history["train_loss"]],
@@ -227,7 +229,8 @@ def chunked_fit(
     return histories, {name: np.concatenate(parts, axis=0) for name, parts in logits.items()}
 
 
-def plan_member_chunks(model, members: Sequence[Member], cfg, train: dict, head: str) -> list[range]:
+def plan_member_chunks(model, members: Sequence[Member], cfg, train: dict, head: str,
+                       loss_fn: steps.LossFn = objectives.cross_entropy_loss) -> list[range]:
     """Chunks of the member axis that fit ``cfg.memory_budget_gb`` (or half the free memory)."""
     if len(members) == 1:
         return [range(1)]
@@ -239,7 +242,7 @@ def plan_member_chunks(model, members: Sequence[Member], cfg, train: dict, head:
                          multiseed.seed_keys(members[:1]))
     abstract_batch = {k: jax.ShapeDtypeStruct((batch,) + v.shape[1:], v.dtype) for k, v in train.items()}
     abstract_h = {"temperature": jax.ShapeDtypeStruct((), jnp.float32), "alpha": jax.ShapeDtypeStruct((), jnp.float32)}
-    step = steps.make_train_step(head, None, cfg.compute_dtype)
+    step = steps.make_train_step(head, None, cfg.compute_dtype, loss_fn)
     member_bytes = multiseed.bytes_per_member(step, one, abstract_batch, abstract_h)
     budget = int(cfg.memory_budget_gb * (1 << 30)) if cfg.memory_budget_gb > 0 else multiseed.available_bytes() // 2
     chunks = multiseed.plan_chunks(len(members), member_bytes, budget, int(cfg.max_members_per_chunk))

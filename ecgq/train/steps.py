@@ -6,7 +6,8 @@ distillation temperature and alpha as arrays, never Python floats, so changing t
 recompiles and a grid of them can be vmapped.
 
 A batch is a dict: ``x`` (batch, time, leads), ``y`` (labels), optionally ``rr`` (batch, 3) and
-``teacher`` (teacher logits for the batch). Without ``teacher`` the loss is plain cross-entropy.
+``teacher`` (teacher logits for the batch). The loss is a ``loss_fn(logits, batch, hparams, head,
+sample_weights)`` (default: cross-entropy; the distillation layer passes its KD loss).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import ml_collections
 import numpy as np
 import optax
 
-from ecgq.distill import losses
+from ecgq.train import objectives
 from ecgq.train.config import OPTIMIZERS, SCHEDULES
 from ecgq.train.state import TrainState
 
 Batch = dict[str, jax.Array]
+# loss_fn(logits, batch, hparams, head, sample_weights) -> scalar loss
+LossFn = Callable[[jax.Array, Batch, dict, str, "jax.Array | None"], jax.Array]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,15 +157,17 @@ def resolve_compute_dtype(name: str):
 
 
 def _forward(state: TrainState, params, batch: Batch, *, train: bool, key, dtype):
-    variables = {"params": params}
-    if state.batch_stats:
-        variables["batch_stats"] = state.batch_stats
     x = batch["x"]
     rr = batch.get("rr")
     if dtype != jnp.float32:
-        variables = _compute_cast(variables, dtype)
+        # Only the parameters: BatchNorm running statistics stay float32, or their moving average
+        # is rounded to bfloat16 every step and stalls short of the batch statistics.
+        params = _compute_cast(params, dtype)
         x = x.astype(dtype)
         rr = None if rr is None else rr.astype(dtype)
+    variables = {"params": params}
+    if state.batch_stats:
+        variables["batch_stats"] = state.batch_stats
     kwargs = {"train": train}
     if train:
         kwargs["rngs"] = {"dropout": key}
@@ -176,11 +181,13 @@ def _forward(state: TrainState, params, batch: Batch, *, train: bool, key, dtype
 
 
 def make_train_step(
-    head: str, class_weights: np.ndarray | None = None, compute_dtype: str = "float32"
+    head: str, class_weights: np.ndarray | None = None, compute_dtype: str = "float32",
+    loss_fn: LossFn = objectives.cross_entropy_loss,
 ) -> Callable[[TrainState, Batch, dict], tuple[TrainState, dict]]:
     """Build the pure ``train_step(state, batch, hparams) -> (state, metrics)``.
 
-    ``hparams`` = ``{"temperature": T, "alpha": a}`` (scalar arrays; per member when vmapped).
+    ``hparams`` are scalar arrays handed to ``loss_fn`` (per member when vmapped; for KD
+    ``{"temperature": T, "alpha": a}``).
     """
     dtype = resolve_compute_dtype(compute_dtype)
     weights = None if class_weights is None else jnp.asarray(class_weights, jnp.float32)
@@ -188,17 +195,13 @@ def make_train_step(
     def train_step(state: TrainState, batch: Batch, hparams: dict) -> tuple[TrainState, dict]:
         key = jax.random.fold_in(state.dropout_key, state.step)
 
-        def loss_fn(params):
+        def objective(params):
             logits, new_stats = _forward(state, params, batch, train=True, key=key, dtype=dtype)
-            sw = None if weights is None else losses.sample_weights_from_labels(batch["y"], weights, head)
-            loss = losses.kd_loss(
-                logits, batch["y"], batch.get("teacher"), hparams["temperature"], hparams["alpha"],
-                head, sw,
-            )
-            return loss, new_stats
+            sw = None if weights is None else objectives.sample_weights_from_labels(batch["y"], weights, head)
+            return loss_fn(logits, batch, hparams, head, sw), new_stats
 
-        (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        return state.apply_gradients(grads, new_stats), {"loss": loss}
+        (loss, new_stats), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        return state.apply_gradients(grads=grads, batch_stats=new_stats), {"loss": loss}
 
     return train_step
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ import wfdb
 
 from ecgq.data import DataError, load_splits
 from ecgq.data.config import data_config
-from ecgq.data.errors import RecordError
+from ecgq.data import errors, mitbih
+from ecgq.data.errors import SKIP_HINT, RecordError
 from ecgq.data.preprocess import check_signal
 from ecgq.data.wfdb_io import read_record
 
@@ -66,19 +68,53 @@ def partial_mitdb(tmp_path, mitdb_dir):
     return root
 
 
-def test_missing_records_and_lead_fail_or_are_counted(partial_mitdb, tmp_path):
+def test_missing_records_and_lead_fail_or_are_counted(partial_mitdb, tmp_path, caplog):
     cfg = data_config("mitbih")
     cfg.data_dir, cfg.cache_dir, cfg.leads = str(partial_mitdb), str(tmp_path / "c"), "V1"
-    with pytest.raises(DataError, match="108.*skip_bad_records"):
+    with pytest.raises(DataError, match="108.*skip_bad_records") as info:
         load_splits(cfg)
+    assert SKIP_HINT in str(info.value)
     cfg.skip_bad_records = True
-    s = load_splits(cfg)
+    with caplog.at_level("WARNING", logger="ecgq.data"):
+        s = load_splits(cfg)
     assert set(s.train.record) | set(s.val.record) == {"101", "106"}
     assert len(s.test) == 0
     test_drops = s.info.dropped["test"]
     assert test_drops["skipped_record:missing_lead"] == 1  # 100 has MLII and V5 only
     assert test_drops["skipped_record:missing_record"] == 21
+    # ... and named: every skipped record, under its split and reason
+    ds2_missing = [r for r in mitbih.DS2 if r != "100"]
+    assert s.info.skipped["test"] == {"missing_lead": ["100"], "missing_record": ds2_missing}
+    ds1_named = s.info.skipped["train"].get("missing_record", []) + s.info.skipped["val"].get("missing_record", [])
+    assert sorted(ds1_named) == sorted(r for r in mitbih.DS1 if r not in ("101", "106"))
+    for split, by_reason in s.info.skipped.items():
+        for reason, ids in by_reason.items():
+            assert s.info.dropped[split][f"skipped_record:{reason}"] == len(ids)
+    [warning] = [r.getMessage() for r in caplog.records if "mitbih test" in r.getMessage()]
+    assert "skipped 22 bad record(s)" in warning and "missing_lead: 100" in warning
+    assert all(r in warning for r in ds2_missing[:9]) and ds2_missing[9] not in warning
+    assert "(+12 more)" in warning
     assert os.listdir(tmp_path / "c")  # the partial build was cached under its own key
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ecgq.data"):
+        again = load_splits(cfg)  # from the cache: the names survive, and are warned about again
+    assert again.info == s.info
+    assert any("mitbih test" in r.getMessage() and "missing_lead: 100" in r.getMessage() for r in caplog.records)
+
+
+def test_skip_hint_names_launch_and_cli_flags(tmp_path):
+    assert "--config.data.skip_bad_records=True" in SKIP_HINT and "python -m ecgq.data: --skip_bad_records" in SKIP_HINT
+    with pytest.raises(RecordError) as info:
+        read_record(str(tmp_path / "nosuch"), ())
+    assert info.value.reason == "missing_record" and SKIP_HINT in str(info.value)
+    with pytest.raises(RecordError) as info:
+        check_signal(np.zeros((10, 1)), "r1")
+    assert SKIP_HINT in str(info.value)
+    # one constant, not copies of the wording: no data module spells the hint itself
+    data_pkg = pathlib.Path(errors.__file__).parent
+    for path in data_pkg.glob("*.py"):
+        if path.name != "errors.py":
+            assert "skip_bad_records=True" not in path.read_text(), f"{path} repeats the hint; use SKIP_HINT"
 
 
 def test_nan_and_flat_signals():

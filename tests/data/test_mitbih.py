@@ -11,6 +11,11 @@ from ecgq.data.wfdb_io import read_record
 
 # de Chazal et al. 2004, Table I (AAMI classes N, S, V, F, Q).
 EXPECTED = {"DS1": [45866, 944, 3788, 415, 8], "DS2": [44259, 1837, 3221, 388, 7]}
+# The protocol, written out here independently of the loader's own constants.
+DS1 = "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split()
+DS2 = "100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234".split()
+AAMI_OF = {**dict.fromkeys("NLRej", 0), **dict.fromkeys("AaJS", 1), **dict.fromkeys("VE", 2), "F": 3,
+           **dict.fromkeys("/fQ", 4)}
 
 
 def _counts(*splits):
@@ -18,18 +23,37 @@ def _counts(*splits):
     return np.bincount(y, minlength=5)
 
 
-def test_ds1_ds2_class_counts_match_protocol(mitbih_splits):
+def _annotated(mitdb_dir, records, window_length):
+    """(all AAMI beats, beats whose centred window fits in the record) per class, read with wfdb."""
+    total, inside = np.zeros(5, int), np.zeros(5, int)
+    for r in records:
+        ann = wfdb.rdann(str(mitdb_dir / r), "atr")
+        n_samples = wfdb.rdheader(str(mitdb_dir / r)).sig_len
+        for sample, symbol in zip(ann.sample, ann.symbol):
+            if symbol in AAMI_OF:
+                total[AAMI_OF[symbol]] += 1
+                start = sample - window_length // 2
+                inside[AAMI_OF[symbol]] += start >= 0 and start + window_length <= n_samples
+    return total, inside
+
+
+def test_protocol_constants():
+    assert list(mitbih.DS1) == DS1 and list(mitbih.DS2) == DS2
+
+
+def test_ds1_ds2_class_counts_match_protocol(mitbih_splits, mitbih_cfg, mitdb_dir):
     s = mitbih_splits
-    ds1 = _counts(s.train, s.val)
-    ds2 = _counts(s.test)
-    np.testing.assert_allclose(ds1, EXPECTED["DS1"], atol=25)
-    np.testing.assert_allclose(ds2, EXPECTED["DS2"], atol=25)
+    assert mitbih_cfg.window_offset == -1 and mitbih_cfg.target_rate == 0  # centred, native 360 Hz
+    for name, records, got in (("DS1", DS1, _counts(s.train, s.val)), ("DS2", DS2, _counts(s.test))):
+        total, inside = _annotated(mitdb_dir, records, mitbih_cfg.window_length)
+        assert total.tolist() == EXPECTED[name]  # the annotation files are the paper's
+        assert got.tolist() == inside.tolist(), name  # exactly the beats whose window fits
     # Every lost beat is accounted for as dropped at a record edge.
-    lost1 = sum(EXPECTED["DS1"]) - ds1.sum()
     dropped1 = s.info.dropped["train"].get("window_outside_record", 0) + s.info.dropped["val"].get(
         "window_outside_record", 0)
-    assert lost1 == dropped1
-    assert sum(EXPECTED["DS2"]) - ds2.sum() == s.info.dropped["test"]["window_outside_record"]
+    assert sum(EXPECTED["DS1"]) - _counts(s.train, s.val).sum() == dropped1
+    assert sum(EXPECTED["DS2"]) - _counts(s.test).sum() == s.info.dropped["test"]["window_outside_record"]
+    assert s.info.skipped == {"train": {}, "val": {}, "test": {}}
 
 
 def test_records_per_split(mitbih_splits):

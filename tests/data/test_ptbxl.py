@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgq.data import load_splits, ptbxl
+from ecgq.data.config import data_config
 from ecgq.data.summary import check_disjoint
 
 SUBSET_COUNTS = {"NORM": 297, "MI": 73, "STTC": 96, "HYP": 40, "CD": 78}
@@ -57,3 +58,36 @@ def test_binary_leads_and_crops(ptbxl_cfg):
     ys = np.concatenate([split.y for _, split in s.items()]) [::crops_per_record]
     assert (ys == 0).sum() + (ys == 1).sum() == 488
     check_disjoint(s)
+
+
+def test_skipped_records_are_named_by_ecg_id(ptbxl_dir, tmp_path, caplog):
+    """Two records missing from folds 1-8 and one corrupt in fold 10 are skipped and named."""
+    db = ptbxl.read_database(str(ptbxl_dir))
+    labelled = db[db["superclasses"].map(bool)]
+    missing = [int(i) for i in labelled.index[labelled["strat_fold"] <= 8][:2]]
+    corrupt = int(labelled.index[labelled["strat_fold"] == 10][0])
+    root = tmp_path / "ptbxl"
+    (root / "records100" / "00000").mkdir(parents=True)
+    for name in ("ptbxl_database.csv", "scp_statements.csv"):
+        (root / name).symlink_to(ptbxl_dir / name)
+    for ecg_id, filename in db["filename_lr"].items():
+        if ecg_id in missing:
+            continue
+        for ext in ("hea", "dat"):
+            target = root / f"{filename}.{ext}"
+            if ecg_id == corrupt and ext == "hea":
+                target.write_text("not a wfdb header\n")
+            else:
+                target.symlink_to(ptbxl_dir / f"{filename}.{ext}")
+    cfg = data_config("ptbxl")
+    cfg.data_dir, cfg.cache, cfg.skip_bad_records = str(root), False, True
+    with caplog.at_level("WARNING", logger="ecgq.data"):
+        s = load_splits(cfg)
+    assert s.info.skipped == {"train": {"missing_record": [str(i) for i in missing]}, "val": {},
+                              "test": {"corrupt_record": [str(corrupt)]}}
+    assert s.info.dropped["train"]["skipped_record:missing_record"] == 2
+    assert s.info.dropped["test"]["skipped_record:corrupt_record"] == 1
+    assert not {str(i) for i in missing + [corrupt]} & set().union(*(set(x.record) for _, x in s.items()))
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ptbxl train" in m and f"missing_record: {missing[0]}, {missing[1]}" in m for m in messages)
+    assert any("ptbxl test" in m and f"corrupt_record: {corrupt}" in m for m in messages)

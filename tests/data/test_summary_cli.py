@@ -14,7 +14,7 @@ from ecgq.data import DataError, __main__ as cli
 from ecgq.data.summary import check_disjoint, summarize
 from ecgq.data.types import make_split
 
-SPLIT_KEYS = {"records", "patients", "class_counts", "window_shape", "sampling_rate", "dropped"}
+SPLIT_KEYS = {"records", "patients", "class_counts", "window_shape", "sampling_rate", "dropped", "skipped"}
 
 
 def _run(capsys, *args):
@@ -99,10 +99,32 @@ def test_records_stand_for_patients_when_unknown():
     with pytest.raises(DataError, match="'r2'.*'train'.*'val'"):
         check_disjoint(Splits(train=a, val=b, test=make_split(x[:0], [], [], []), info=info))
     assert summarize(Splits(train=a, val=a, test=a, info=info))["splits"]["val"]["dropped"] == {}
+    assert summarize(Splits(train=a, val=a, test=a, info=info))["splits"]["val"]["skipped"] == {}
+
+
+def test_summary_names_skipped_records():
+    from ecgq.data.summary import format_text
+    from ecgq.data.types import DatasetInfo, Splits
+
+    x = np.zeros((2, 4, 1))
+    split = make_split(x, [0, 1], ["r1", "r2"], ["r1", "r2"])
+    gone = [f"g{k}" for k in range(14)]
+    info = DatasetInfo("wfdb_folder", "labels", ("a", "b"), False, 100.0, ("II",),
+                       dropped={"train": {"skipped_record:missing_lead": 1, "skipped_record:missing_record": 14},
+                                "val": {}, "test": {}},
+                       skipped={"train": {"missing_lead": ["r9"], "missing_record": gone}, "val": {}, "test": {}})
+    summary = summarize(Splits(train=split, val=split, test=split, info=info))
+    assert summary["splits"]["train"]["skipped"] == {"missing_lead": ["r9"], "missing_record": gone}
+    assert summary["splits"]["train"]["dropped"]["skipped_record:missing_record"] == 14
+    assert summary["splits"]["val"]["skipped"] == {}
+    json.dumps(summary)  # stays JSON
+    text = format_text(summary)
+    [line] = [l for l in text.splitlines() if "skipped records" in l]
+    assert line.strip() == "skipped records: missing_lead: r9; missing_record: " + ", ".join(gone[:9]) + " (+5 more)"
+    assert text.count("skipped records") == 1  # only the split that skipped some
 
 
 def test_data_summary_study(tmp_path):
-    from ecgq.run import run
     import importlib.util
     import pathlib
 
@@ -114,6 +136,20 @@ def test_data_summary_study(tmp_path):
     assert config.study == "data_summary" and config.data.name == "synthetic"
     assert module.get_config("mitbih").data.name == "mitbih"
     config.data.synthetic.n_train = 100
+    from ecgq.studies import run
+
     run(config, str(tmp_path))
     saved = json.loads((tmp_path / "data_summary.json").read_text())
     assert saved["splits"]["train"]["class_counts"]["normal"] + saved["splits"]["train"]["class_counts"]["abnormal"] == 100
+
+
+def test_list_names_every_registered_dataset_with_its_tasks():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ecgq.data", "--list", "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) == {"mitbih", "ptbxl", "synthetic", "wfdb_folder"}
+    assert rows["mitbih"]["tasks"] == ["aami5", "binary"] and rows["wfdb_folder"]["tasks"] == ["labels"]
+    assert rows["synthetic"]["needs_data_dir"] is False and all(r["description"] for r in rows.values())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -18,18 +16,24 @@ def test_deterministic_and_seed_sensitive():
     cfg = data_config("synthetic")
     cfg.synthetic.n_train, cfg.synthetic.n_val, cfg.synthetic.n_test = 200, 50, 50
     a, b = load_splits(cfg), load_splits(cfg)
-    np.testing.assert_array_equal(a.train.x, b.train.x)
-    np.testing.assert_array_equal(a.test.y, b.test.y)
+    assert a.info == b.info
+    for (name, sa), (_, sb) in zip(a.items(), b.items()):
+        for field in ("x", "y", "record", "patient"):
+            np.testing.assert_array_equal(getattr(sa, field), getattr(sb, field), err_msg=f"{name}.{field}")
+        assert sa.rr is None and sb.rr is None
     cfg.synthetic.seed = 1
     c = load_splits(cfg)
-    assert not np.allclose(a.train.x, c.train.x)
+    for (name, sa), (_, sc) in zip(a.items(), c.items()):
+        assert sa.x.shape == sc.x.shape
+        assert not np.allclose(sa.x, sc.x), name  # every split changes with the seed
+        assert not np.array_equal(sa.y, sc.y), name
 
 
-def test_default_shape_speed_and_disjoint_patients():
-    start = time.perf_counter()
+def test_default_shape_and_disjoint_patients():
+    # No wall-clock assertion here: generation speed is measured by benchmarks, not by tests.
     s = load_splits(data_config("synthetic"))
-    assert time.perf_counter() - start < 5.0
     assert s.train.x.shape == (2000, 256, 1) and s.train.x.dtype == np.float32
+    assert (len(s.val), len(s.test)) == (500, 500)
     assert s.info.class_names == ("normal", "abnormal")
     assert 0.35 < s.train.y.mean() < 0.65
     check_disjoint(s)

@@ -62,7 +62,7 @@ def test_resample_crop_and_patient_split(folder, tmp_path):
 def test_data_summary_study_saves_the_label_map(folder, tmp_path):
     import ml_collections
 
-    from ecgq.data.study import run
+    from ecgq.studies import run
 
     config = ml_collections.ConfigDict({"study": "data_summary", "seed": 0,
                                         "data": _cfg(folder, tmp_path, target_rate=180, leads="MLII")})
@@ -111,3 +111,64 @@ def test_missing_record_unknown_label_and_empty_class(folder, tmp_path):
     (folder / "empty.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError, match="no example of class"):
         load_splits(_cfg(folder, tmp_path, labels_csv="empty.csv", cache=False))
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", r"is empty.*record,label\[,split\]\[,patient\]"),
+    ("record,label\n", r"header but no rows.*record,label\[,split\]\[,patient\]"),
+    ("record,label,patient\n\n", r"header but no rows"),
+])
+def test_empty_or_header_only_csv_names_file_and_columns(folder, tmp_path, text, match):
+    (folder / "bad.csv").write_text(text)
+    with pytest.raises(DataError, match=match) as info:
+        load_splits(_cfg(folder, tmp_path, labels_csv="bad.csv", cache=False))
+    assert str(folder / "bad.csv") in str(info.value)
+
+
+@pytest.mark.parametrize("header, missing", [("record,class", "label"), ("name,label", "record"),
+                                             ("r100_0,normal", "record")])
+def test_csv_missing_a_required_column_names_file_and_column(folder, tmp_path, header, missing):
+    (folder / "cols.csv").write_text(f"{header}\nr100_0,normal\nr106_0,pvc\n")
+    with pytest.raises(DataError, match=rf"lacks column\(s\) \[.*'{missing}'.*\]") as info:
+        load_splits(_cfg(folder, tmp_path, labels_csv="cols.csv", cache=False))
+    assert str(folder / "cols.csv") in str(info.value) and header.split(",")[0] in str(info.value)
+
+
+def test_labels_records_and_header_are_stripped(folder, tmp_path):
+    rows = [line.split(",") for line in (folder / "labels.csv").read_text().splitlines()[1:]]
+    padded = [" record , label , patient "] + [
+        f" {r} ,{l} , {p}" if i % 2 else f"{r},  {l}\t,{p} " for i, (r, l, p) in enumerate(rows)]
+    (folder / "padded.csv").write_text("\ufeff" + "\n".join(padded) + "\n")  # with a spreadsheet BOM
+    s = load_splits(_cfg(folder, tmp_path, labels_csv="padded.csv", cache=False))
+    assert s.info.class_names == ("normal", "pvc")  # not "normal " / "  pvc" as classes of their own
+    assert set().union(*(set(split.record) for _, split in s.items())) == {r for r, _, _ in rows}
+    assert set().union(*(set(split.patient) for _, split in s.items())) == {p for _, _, p in rows}
+    # stripped duplicates are duplicates
+    (folder / "dup.csv").write_text("record,label\nr100_0,normal\nr100_0 ,normal\n")
+    with pytest.raises(DataError, match="'r100_0' twice"):
+        load_splits(_cfg(folder, tmp_path, labels_csv="dup.csv", cache=False))
+    (folder / "blank.csv").write_text("record,label\nr100_0,normal\n  ,pvc\n")
+    with pytest.raises(DataError, match="data row 2 .*'pvc'.* empty record"):
+        load_splits(_cfg(folder, tmp_path, labels_csv="blank.csv", cache=False))
+
+
+def test_skipped_records_are_named_per_split_and_reason(folder, tmp_path, caplog):
+    lines = (folder / "labels.csv").read_text().splitlines()
+    split_of = lambda line: "test" if "r101" in line or "r119" in line else "val" if "r103" in line or "r208" in line else "train"
+    rows = [lines[0] + ",split"] + [f"{line},{split_of(line)}" for line in lines[1:]]
+    rows += [f"gone{k},normal,pg{k},test" for k in range(12)] + ["nosuch,pvc,p9,train"]
+    (folder / "skips.csv").write_text("\n".join(rows) + "\n")
+    with caplog.at_level("WARNING", logger="ecgq.data"):
+        s = load_splits(_cfg(folder, tmp_path, labels_csv="skips.csv", cache=False, skip_bad_records=True))
+    assert s.info.skipped == {"train": {"missing_record": ["nosuch"]}, "val": {},
+                              "test": {"missing_record": [f"gone{k}" for k in range(12)]}}
+    assert s.info.dropped["test"] == {"skipped_record:missing_record": 12}
+    assert s.info.dropped["train"] == {"skipped_record:missing_record": 1}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2  # one per split that skipped something
+    [test_warning] = [w for w in warnings if "wfdb_folder test" in w]
+    assert "skipped 12 bad record(s)" in test_warning
+    assert all(f"gone{k}" in test_warning for k in range(10)) and "gone10" not in test_warning
+    assert "(+2 more)" in test_warning
+    [train_warning] = [w for w in warnings if "wfdb_folder train" in w]
+    assert "missing_record: nosuch" in train_warning and "more" not in train_warning

@@ -1,4 +1,4 @@
-"""KD loss against hand-computed values and its limits."""
+"""KD loss against hand-computed values and its limits; its training-step form ``kd_batch_loss``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ecgq.distill import losses
+from ecgq.train import objectives
 
 
 def _np_softmax(z):
@@ -48,7 +49,7 @@ def test_alpha_zero_is_cross_entropy_and_no_teacher_is_too(head):
     ce = losses.kd_loss(jnp.asarray(S), labels, None, 1.0, 0.0, head)
     with_teacher = losses.kd_loss(jnp.asarray(S), labels, jnp.asarray(T_), 7.0, 0.0, head)
     assert float(ce) == pytest.approx(float(with_teacher), abs=0)
-    assert float(ce) == pytest.approx(float(jnp.mean(losses.cross_entropy_per_sample(jnp.asarray(S), labels, head))))
+    assert float(ce) == pytest.approx(float(jnp.mean(objectives.cross_entropy_per_sample(jnp.asarray(S), labels, head))))
 
 
 def test_temperature_scaling_and_identity():
@@ -68,15 +69,30 @@ def test_temperature_scaling_and_identity():
     np.testing.assert_allclose(g[1], (sc - tc) / 3 / 2, rtol=5e-2, atol=1e-3)
 
 
-def test_class_weights_and_head_kind():
-    w = jnp.asarray([1.0, 3.0])
-    sw = losses.sample_weights_from_labels(jnp.asarray([0, 1, 1]), w, "softmax")
-    np.testing.assert_allclose(sw, [1.0, 3.0, 3.0])
-    multi = losses.sample_weights_from_labels(jnp.asarray([[1.0, 1.0], [0.0, 0.0]]), w, "sigmoid")
-    np.testing.assert_allclose(multi, [2.0, 1.0])
-    assert losses.head_kind(2, False) == "softmax"
-    assert losses.head_kind(1, False) == "sigmoid"
-    assert losses.head_kind(5, True) == "sigmoid"
+def test_class_weights_multiply_both_terms():
+    # Per-sample weights w: loss = alpha T^2 sum(w kl)/sum(w) + (1 - alpha) sum(w ce)/sum(w).
+    temp, alpha, w = 2.0, 0.4, np.array([3.0, 1.0], np.float32)
+    s, t, y = jnp.asarray(S), jnp.asarray(T_), jnp.asarray(Y)
+    kl = np.asarray(losses.kl_per_sample(s, t, temp, "softmax"))
+    ce = -np.log(_np_softmax(S)[np.arange(2), Y])
+    expected = alpha * temp**2 * (w @ kl) / w.sum() + (1 - alpha) * (w @ ce) / w.sum()
+    got = losses.kd_loss(s, y, t, temp, alpha, "softmax", jnp.asarray(w))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert abs(float(got) - float(losses.kd_loss(s, y, t, temp, alpha, "softmax"))) > 1e-3
+
+
+@pytest.mark.parametrize("head", ["softmax", "sigmoid"])
+def test_kd_batch_loss_reads_batch_and_hparams(head):
+    s, t = jnp.asarray(S), jnp.asarray(T_)
+    labels = jnp.asarray(Y) if head == "softmax" else jnp.asarray([[1.0, 0, 0], [0, 1.0, 1.0]])
+    h = {"temperature": jnp.float32(3.0), "alpha": jnp.float32(0.6)}
+    sw = jnp.asarray([0.5, 2.0])
+    got = losses.kd_batch_loss(s, {"x": None, "y": labels, "teacher": t}, h, head, sw)
+    assert float(got) == float(losses.kd_loss(s, labels, t, h["temperature"], h["alpha"], head, sw))
+    # Without teacher logits in the batch it is the (weighted) cross-entropy of the training layer.
+    plain = losses.kd_batch_loss(s, {"y": labels}, h, head, sw)
+    assert float(plain) == float(objectives.cross_entropy_loss(s, {"y": labels}, h, head, sw))
+    assert float(plain) != float(got)
 
 
 def test_traced_hparams_vmap_over_grid():

@@ -8,28 +8,53 @@ import numpy as np
 import pytest
 
 from ecgq import models
+from ecgq.errors import ConfigError
 from ecgq.models import ae_vqc
 from ecgq.quantum.config import quantum_config
+from ecgq.train import steps
+from ecgq.train.config import train_config
+
+TOPS = {"encoder", "decoder", "vqc", "readout_hidden_layer", "readout"}
 
 
 @pytest.fixture(scope="module")
 def student():
-    module = models.build_model("ae_vqc", models.model_config("ae_vqc"), n_outputs=2)
+    """The registered ae_vqc (default config and circuit) sized by ``create`` from 256-sample windows."""
+    module, variables = models.create("ae_vqc", input_shape=(256, 1), n_outputs=2, seed=1)
     x = jax.random.normal(jax.random.key(0), (4, 256, 1))
-    variables = jax.jit(module.init)(jax.random.key(1), x)
     return module, variables, x
+
+
+def _built(**fields):
+    """ae_vqc with the registered config plus ``fields`` (window_length 256), for ``student``'s variables."""
+    cfg = models.model_config("ae_vqc")
+    cfg.window_length = 256
+    cfg.update(fields)
+    return models.build_model("ae_vqc", cfg, n_outputs=2), cfg
+
+
+def test_registered_as_the_quantum_student():
+    spec = models.model_spec("ae_vqc")
+    assert (spec.role, spec.family, spec.uses_quantum, spec.pretraining) == (
+        "student", "quantum", True, "autoencoder")
+    cfg = models.model_config("ae_vqc")
+    assert cfg.window_length == 0 and cfg.latent_dim == 0  # both sized from the data / the circuit
 
 
 def test_shapes_counts_and_reconstruction(student):
     module, variables, x = student
+    assert module.window_length == 256 and module.latent_dim == quantum_config().n_qubits == 6
     assert jax.jit(module.apply)(variables, x).shape == (4, 2)
     recon = jax.jit(lambda v, x: module.apply(v, x, method="reconstruct"))(variables, x)
     assert recon.shape == x.shape
+    latent = jax.jit(lambda v, x: module.apply(v, x, method="encode"))(variables, x)
+    assert latent.shape == (4, 6)
+    assert set(variables["params"]) == TOPS
     counts = models.count_params(variables)
-    assert counts["quantum"] > 0 and counts["classical"] > 0
     quantum = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(variables["params"]["vqc"]))
-    assert counts["quantum"] == quantum
-    assert set(variables["params"]) == {"encoder", "decoder", "vqc", "readout"}
+    total = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(variables["params"]))
+    assert counts == {"quantum": quantum, "classical": total - quantum} and quantum > 0
+    assert all(k.startswith("quantum_") for k in variables["params"]["vqc"])
 
 
 def _grads(module, variables, x):
@@ -37,55 +62,80 @@ def _grads(module, variables, x):
     return jax.jit(jax.grad(loss))(variables["params"])
 
 
-def test_gradients_reach_the_vqc_and_frozen_encoder_gets_none(student):
+def _largest(tree) -> float:
+    return max(float(jnp.abs(g).max()) for g in jax.tree.leaves(tree))
+
+
+def test_gradients_reach_the_vqc_and_the_encoder_fine_tunes_by_default(student):
     module, variables, x = student
+    assert module.freeze_encoder is False  # the registered default fine-tunes the encoder
     grads = _grads(module, variables, x)
-    assert float(jnp.abs(grads["vqc"]["quantum_weights"]).max()) > 0
-    assert float(jnp.abs(grads["readout"]["kernel"]).max()) > 0
-    assert all(float(jnp.abs(g).max()) == 0 for g in jax.tree.leaves(grads["encoder"]))
-
-
-def test_unfrozen_encoder_fine_tunes(student):
-    _, variables, x = student
-    cfg = models.model_config("ae_vqc")
-    cfg.freeze_encoder = False
-    module = models.build_model("ae_vqc", cfg, n_outputs=2)
-    grads = _grads(module, variables, x)
+    assert _largest(grads["vqc"]) > 0 and _largest(grads["readout"]) > 0
     assert float(jnp.abs(grads["encoder"]["to_latent"]["kernel"]).max()) > 0
-    assert float(jnp.abs(grads["vqc"]["quantum_weights"]).max()) > 0
-    mask = models.trainable_mask("ae_vqc", cfg, variables["params"])
-    assert all(jax.tree.leaves(mask["encoder"])) and not any(jax.tree.leaves(mask["decoder"]))
-    cfg.freeze_encoder = True
-    mask = models.trainable_mask("ae_vqc", cfg, variables["params"])
-    assert not any(jax.tree.leaves(mask["encoder"])) and all(jax.tree.leaves(mask["vqc"]))
+    assert _largest(grads["decoder"]) == 0  # the decoder does not touch the logits
 
 
-def test_rr_features_join_the_readout(student):
+def test_frozen_encoder_gets_no_gradient(student):
+    _, variables, x = student
+    module, _ = _built(freeze_encoder=True)
+    grads = _grads(module, variables, x)
+    assert _largest(grads["encoder"]) == 0
+    assert _largest(grads["vqc"]) > 0 and _largest(grads["readout"]) > 0
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_trainable_mask_through_the_optimiser(student, freeze):
+    _, variables, _ = student
+    _, cfg = _built(freeze_encoder=freeze)
+    params = variables["params"]
+    mask = models.trainable_mask("ae_vqc", cfg, params)
+    trains = {top: set(jax.tree.leaves(sub)) for top, sub in mask.items()}
+    assert trains == {"encoder": {not freeze}, "decoder": {False}, "vqc": {True},
+                      "readout_hidden_layer": {True}, "readout": {True}}
+    # Non-zero gradients everywhere and weight decay on: only what the mask lets through moves.
+    tx = steps.make_optimizer(train_config(), 10,
+                              trainable_fn=lambda p: models.trainable_mask("ae_vqc", cfg, p))
+    grads = jax.tree.map(jnp.ones_like, params)
+    updates, _ = jax.jit(lambda g, p: tx.update(g, tx.init(p), p))(grads, params)
+    new = jax.tree.map(jnp.add, params, updates)
+    moved = {top: {bool(jnp.any(a != b)) for a, b in zip(jax.tree.leaves(new[top]),
+                                                           jax.tree.leaves(params[top]))}
+             for top in params}
+    assert moved == trains
+
+
+def test_vmap_over_seeds_with_rr_features(student):
     module, _, x = student
-    rr = jnp.ones((4, 3))
-    variables = jax.jit(module.init)(jax.random.key(1), x, rr)
-    assert variables["params"]["readout"]["kernel"].shape[0] == 6 + 3
-    assert jax.jit(module.apply)(variables, x, rr).shape == (4, 2)
-
-
-def test_jit_and_vmap_over_seeds(student):
-    module, _, x = student
+    rr = jax.random.uniform(jax.random.key(2), (4, 3), minval=0.5, maxval=1.5)
     keys = jax.random.split(jax.random.key(0), 3)
-    stacked = jax.jit(jax.vmap(lambda k: module.init(k, x)))(keys)
-    logits = jax.jit(jax.vmap(lambda v: module.apply(v, x)))(stacked)
-    assert logits.shape == (3, 4, 2) and not np.allclose(logits[0], logits[1])
+    stacked = jax.jit(jax.vmap(lambda k: module.init(k, x, rr)))(keys)
+    # The RR features join the circuit outputs before the readout: 6 <Z> values + 3 RR.
+    assert stacked["params"]["readout_hidden_layer"]["kernel"].shape == (3, 6 + 3, 16)
     assert stacked["params"]["vqc"]["quantum_weights"].shape[0] == 3
+    apply = jax.jit(jax.vmap(lambda v, rr: module.apply(v, x, rr), in_axes=(0, None)))
+    logits = apply(stacked, rr)
+    assert logits.shape == (3, 4, 2) and not np.allclose(logits[0], logits[1])
+    assert not np.allclose(apply(stacked, 2 * rr), logits)  # the readout reads the RR features
+    single = jax.jit(module.apply)(jax.tree.map(lambda a: a[1], stacked), x, rr)
+    np.testing.assert_allclose(logits[1], single, rtol=1e-5, atol=1e-5)
 
 
-def test_latent_must_match_the_qubits():
+def test_build_refuses_what_it_cannot_size():
     cfg = models.model_config("ae_vqc")
-    cfg.latent_dim = 4
-    with pytest.raises(ValueError, match="latent_dim=4 but the VQC has 6 qubits"):
+    with pytest.raises(ConfigError, match="window_length is 0"):
+        models.build_model("ae_vqc", cfg, 2)
+    cfg.window_length, cfg.latent_dim = 256, 4
+    with pytest.raises(ConfigError, match=r"latent_dim=4 but the circuit has quantum\.n_qubits=6"):
         models.build_model("ae_vqc", cfg, 2, quantum_config())
+    cfg.latent_dim, cfg.angle_scaling = 0, "sigmoid"
+    with pytest.raises(ConfigError, match=r"ae_vqc\.angle_scaling must be one of"):
+        models.build_model("ae_vqc", cfg, 2)
 
 
 def test_angle_scaling_is_bounded():
-    z = jnp.array([-100.0, 0.0, 100.0])
-    np.testing.assert_allclose(ae_vqc.latent_to_angles(z, "pi_tanh"), [-np.pi, 0, np.pi], atol=1e-5)
+    z = jnp.array([-100.0, -0.5, 0.0, 100.0])
+    np.testing.assert_allclose(ae_vqc.latent_to_angles(z, "pi_tanh"),
+                               [-np.pi, np.pi * np.tanh(-0.5), 0, np.pi], atol=1e-5)
+    np.testing.assert_array_equal(ae_vqc.latent_to_angles(z, "none"), z)
     with pytest.raises(ValueError, match="angle_scaling"):
         ae_vqc.latent_to_angles(z, "sigmoid")

@@ -20,7 +20,7 @@ def _compare(torch_model, path, n_leads, length, batch, seed):
     x = np.random.default_rng(seed).standard_normal((batch, n_leads, length)).astype(np.float32)
     with torch.no_grad():
         ref_logits, ref_features = (t.numpy() for t in torch_model(torch.from_numpy(x)))
-    module, variables = ecgfounder.from_torch_checkpoint(path, n_leads=n_leads)
+    module, variables = ecgfounder_import.from_torch_checkpoint(path, n_leads=n_leads)
     apply = jax.jit(lambda v, x: module.apply(v, x, return_features=True))
     logits, features = apply(variables, jnp.asarray(x.transpose(0, 2, 1)))
     logit_err = float(np.max(np.abs(np.asarray(logits) - ref_logits)))

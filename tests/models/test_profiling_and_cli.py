@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import pytest
 
-from ecgq import profiling
+from ecgq.eval import profiling
+from ecgq.models import __main__ as models_cli
 
 
 def test_count_flops_is_per_sample_and_matches_a_matmul():
@@ -30,12 +29,12 @@ def test_measure_latency_reports_ms_per_sample():
     assert set(latency) == {1, 16} and all(v > 0 for v in latency.values())
 
 
-def test_summary_cli_prints_one_json_object():
-    result = subprocess.run(
-        [sys.executable, "-m", "ecgq.models", "--model=cnn1d", "--input_shape=256,1",
-         "--n_outputs=3", "--batch_sizes=1,8", "--json"],
-        capture_output=True, text=True, check=True)
-    summary = json.loads(result.stdout)
+def test_summary_cli_prints_one_json_object(capsys):
+    # In-process (the `python -m ecgq.models` entry point itself runs in test_registry).
+    assert models_cli.main(["--model=cnn1d", "--input_shape=128,2", "--n_outputs=3",
+                            "--batch_sizes=1,8", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["input_shape"] == [128, 2]
     assert summary["model"] == "cnn1d" and summary["output_shape"] == [1, 3]
     assert summary["classical_params"] > 10_000 and summary["quantum_params"] == 0
     assert summary["flops"] > 0 and set(summary["latency_ms"]) == {"1", "8"}

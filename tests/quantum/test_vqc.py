@@ -1,4 +1,4 @@
-"""The Flax VQC module: naming, config round trip, jit, vmap over seeds, grad, errors."""
+"""The Flax VQC module: naming, config round trip and check, jit, vmap over seeds, grad, errors."""
 
 from __future__ import annotations
 
@@ -7,18 +7,35 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ecgq.config_docs import leaves
+from ecgq.configs import leaves
+from ecgq.errors import ConfigError
 from ecgq.quantum import VQC, vqc_from_config
-from ecgq.quantum.config import FIELD_DOCS, quantum_config
+from ecgq.quantum.config import BENCH_DOCS, FIELD_DOCS, bench_config, check_quantum_config, quantum_config
 
 
 def test_every_config_field_is_documented_and_read():
     cfg = quantum_config()
     paths = [path for path, _ in leaves(cfg)]
-    assert sorted(paths) == sorted(k for k in FIELD_DOCS if not k.startswith("bench."))
+    assert sorted(paths) == sorted(FIELD_DOCS)
+    assert sorted(path for path, _ in leaves(bench_config())) == sorted(BENCH_DOCS)
     module = vqc_from_config(cfg)
     for path in paths:
         assert getattr(module, path) == cfg[path] or path == "wires"
+    cfg.wires = (0, 2)
+    assert vqc_from_config(cfg).wires == (0, 2)
+
+
+def test_check_quantum_config_names_the_field():
+    check_quantum_config(quantum_config())
+    for field, value, message in (("backend", "cirq", "--config.q.backend must be one of"),
+                                  ("dtype", "float16", "--config.q.dtype must be"),
+                                  ("shots", -1, "--config.q.shots must be >= 0"),
+                                  ("depolarizing", 1.5, "--config.q.depolarizing is a probability"),
+                                  ("n_qubits", 0, "--config.q: ")):
+        cfg = quantum_config()
+        cfg[field] = value
+        with pytest.raises(ConfigError, match=message):
+            check_quantum_config(cfg, "q")
 
 
 def test_parameters_are_named_quantum():

@@ -6,8 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ecgq.distill.losses import head_kind
+from ecgq.distill.losses import kd_batch_loss
 from ecgq.train import loop, multiseed, steps
+from ecgq.train.objectives import head_kind
 
 
 def _train_plain(init, step, member, data, order, teacher=None):
@@ -34,7 +35,7 @@ def test_vmapped_seeds_equal_one_by_one(tiny_data, tiny_cfg, tiny_model):
     tx = steps.make_optimizer(tiny_cfg, spe)
     state = multiseed.make_init_fn(model, tx, data)(multiseed.seed_keys(members))
     weights = steps.class_weights_from_labels(train["y"], 2, tiny_cfg.class_weighting, False)
-    train_step = steps.make_train_step(head_kind(2, False), weights)
+    train_step = steps.make_train_step(head_kind(2, False), weights, loss_fn=kd_batch_loss)
     run = multiseed.make_multi_step(train_step, per_member_order=False)
     state, losses = run(state, multiseed.hparams_of(members), jnp.asarray(order), {k: jnp.asarray(v) for k, v in data.items()})
     assert losses.shape == (6, spe)
@@ -71,9 +72,11 @@ def test_per_seed_order_and_fit_match_single_member_fits(tiny_data, tiny_cfg, ti
 
 
 def test_plan_chunks_respects_budget_and_cap():
+    # 350 // 100 = 3 members fit: four consecutive chunks of at most 3, covering 0..9 once, in order.
     chunks = multiseed.plan_chunks(10, member_bytes=100, budget_bytes=350)
-    assert [len(c) for c in chunks] == [3, 3, 3, 1] or sum(len(c) for c in chunks) == 10
-    assert all(len(c) <= 3 for c in chunks)
+    assert chunks == [range(0, 3), range(3, 6), range(6, 9), range(9, 10)]
+    assert multiseed.plan_chunks(9, member_bytes=100, budget_bytes=350) == [range(0, 3), range(3, 6), range(6, 9)]
+    assert multiseed.plan_chunks(3, member_bytes=100, budget_bytes=50) == [range(0, 1), range(1, 2), range(2, 3)]
     assert [list(c) for c in multiseed.plan_chunks(5, 1, 10**9, max_per_chunk=2)] == [[0, 1], [2, 3], [4]]
     assert multiseed.plan_chunks(4, 1, 10**9) == [range(0, 4)]
 
@@ -81,11 +84,17 @@ def test_plan_chunks_respects_budget_and_cap():
 def test_chunked_fit_equals_unchunked(tiny_data, tiny_cfg, tiny_model):
     train, val = tiny_data
     tiny_cfg.epochs = 2
-    members = [multiseed.Member(s) for s in range(3)]
+    train = dict(train, teacher=np.random.default_rng(4).normal(size=(len(train["x"]), 2)).astype(np.float32))
+    # Seed 0 without and with KD, and seed 1 with KD: chunks of 2 split the KD pair of seed 0.
+    members = [multiseed.Member(0), multiseed.Member(1, 2.0, 0.7, kd=True), multiseed.Member(0, 2.0, 0.7, kd=True)]
     kwargs = dict(model=tiny_model(), members=members, train=train, val=val, head="softmax", multilabel=False,
-                  data_seed=0, ckpt_root=None, desc="t", predict_splits={"val": val})
+                  data_seed=0, ckpt_root=None, desc="t", predict_splits={"val": val}, loss_fn=kd_batch_loss)
     _, whole = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
     tiny_cfg.max_members_per_chunk = 2
+    assert loop.plan_member_chunks(kwargs["model"], members, tiny_cfg, train, "softmax",
+                                   kd_batch_loss) == [range(0, 2), range(2, 3)]
     hist, chunked = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
     assert len(hist) == 3
     np.testing.assert_allclose(whole["val"], chunked["val"], rtol=1e-4, atol=1e-5)
+    # The KD loss reached the step of every chunk: the same seed with and without the teacher differs.
+    assert not np.allclose(chunked["val"][0], chunked["val"][2], atol=1e-4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from ecgq.distill.losses import kd_batch_loss
 from ecgq.train import loop, multiseed
 
 
@@ -15,7 +16,7 @@ def test_resume_after_interruption_matches_uninterrupted(tiny_data, tiny_cfg, ti
     members = [multiseed.Member(0), multiseed.Member(1, 2.0, 0.5, kd=True)]
     train = dict(train, teacher=np.random.default_rng(1).normal(size=(len(train["x"]), 2)).astype(np.float32))
     kwargs = dict(model=tiny_model(), members=members, cfg=tiny_cfg, train=train, val=val, head="softmax",
-                  multilabel=False, data_seed=3)
+                  multilabel=False, data_seed=3, loss_fn=kd_batch_loss)
     straight = loop.fit(ckpt_dir=str(tmp_path / "straight"), **kwargs)
     assert straight.resumed_from is None and straight.history["finished"]
 

@@ -66,3 +66,45 @@ def measure_latency(apply_fn: Callable, variables, input_shape: Sequence[int],
             times.append(time.perf_counter() - start)
         results[int(batch)] = 1e3 * statistics.median(times) / batch
     return results
+
+
+def profile_model(apply: Callable, variables, param_counts: dict[str, int], input_shape: Sequence[int],
+                  eval_cfg, log=None) -> dict:
+    """Parameters (classical / quantum), FLOPs, latency (CPU, and the accelerator) and energy per sample.
+
+    ``apply(variables, x) -> logits`` is the inference function; ``param_counts`` come from the
+    models layer. Unavailable measurements are ``None`` with the reason in ``energy_note``.
+    """
+    from ecgq.eval import energy
+
+    out: dict = {"params": dict(param_counts), "flops": None, "latency_ms": {}, "energy_mj": None,
+                 "energy_note": None}
+    if not eval_cfg.profile:
+        out["energy_note"] = "profiling disabled (eval.profile=False)"
+        return out
+    x1 = jnp.zeros((1,) + tuple(input_shape), jnp.float32)
+    try:
+        out["flops"] = count_flops(apply, variables, x1)
+    except RuntimeError as error:
+        if log is not None:
+            log.warning("FLOPs unavailable: %s", error)
+    batch_sizes = tuple(int(b) for b in eval_cfg.latency_batch_sizes)
+    cpu = jax.devices("cpu")[0]
+    with jax.default_device(cpu):
+        cpu_vars = jax.device_put(variables, cpu)
+        out["latency_ms"]["cpu"] = {str(b): v for b, v in measure_latency(
+            apply, cpu_vars, input_shape, batch_sizes, budget_s=5.0).items()}
+    if jax.default_backend() != "cpu":
+        out["latency_ms"][jax.default_backend()] = {str(b): v for b, v in measure_latency(
+            apply, variables, input_shape, batch_sizes, budget_s=5.0).items()}
+    if not eval_cfg.energy:
+        out["energy_note"] = "energy measurement disabled (eval.energy=False)"
+        return out
+    batch = max(batch_sizes)
+    jitted = jax.jit(apply)
+    xb = jnp.zeros((batch,) + tuple(input_shape), jnp.float32)
+    reading = energy.measure_energy(lambda: jax.block_until_ready(jitted(variables, xb)), batch,
+                                    float(eval_cfg.energy_min_seconds))
+    out["energy_mj"] = reading.mj_per_sample
+    out["energy_note"] = reading.reason or f"{reading.source}, batch {batch}, whole-device counter"
+    return out

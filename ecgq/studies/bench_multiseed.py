@@ -18,10 +18,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from ecgq.atomic import write_json_atomic
+from ecgq.errors import ConfigError
+from ecgq.studies.registry import STUDIES, TOP_LEVEL_DOCS, StudySpec
+
+BENCH_DOCS = {
+    "multiseed_bench.model": "Model whose vmapped training step is timed (a registered model name).",
+    "multiseed_bench.seeds": "Seeds trained together in the vmapped program, timed against one seed.",
+    "multiseed_bench.steps": "Optimiser steps per timed run.",
+    "multiseed_bench.batch": "Training batch size of the timed steps.",
+    "multiseed_bench.repeats": "Timed runs after the warm-up; the fastest is reported.",
+}
 
 
 def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: int, batch: int,
                  repeats: int = 3) -> float:
+    """Best wall time of ``steps_n`` vmapped KD train steps of ``n_members`` members (compiled first)."""
+    from ecgq.distill.losses import kd_batch_loss
     from ecgq.train import multiseed, steps
     from ecgq.train.config import train_config
 
@@ -31,7 +43,8 @@ def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: i
     teacher = np.random.default_rng(0).normal(size=(len(x), 2)).astype(np.float32)
     data = {"x": jnp.asarray(x), "y": jnp.asarray(y), "teacher": jnp.asarray(teacher)}
     state = multiseed.make_init_fn(model, tx, data)(multiseed.seed_keys(members))
-    run = multiseed.make_multi_step(steps.make_train_step("softmax"), per_member_order=False)
+    run = multiseed.make_multi_step(steps.make_train_step("softmax", loss_fn=kd_batch_loss),
+                                per_member_order=False)
     hparams = multiseed.hparams_of(members)
     rng = np.random.default_rng(1)
     idx = jnp.asarray(rng.integers(0, len(x), (steps_n, batch)).astype(np.int32))
@@ -48,10 +61,10 @@ def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: i
 
 def run(config, workdir: str) -> dict:
     """Time ``config.multiseed_bench.seeds`` vmapped seeds against one seed; print and save the ratio."""
-    from ecgq.models import build_model, model_config
+    from ecgq.models import create
 
     cfg = config.multiseed_bench
-    model = build_model(cfg.model, model_config(cfg.model), 2)
+    model, _ = create(cfg.model, input_shape=(256, 1), n_outputs=2)
     rng = np.random.default_rng(config.seed)
     x = rng.normal(size=(2048, 256, 1)).astype(np.float32)
     y = rng.integers(0, 2, 2048).astype(np.int32)
@@ -69,3 +82,24 @@ def run(config, workdir: str) -> dict:
           f"{cfg.steps} steps of batch {cfg.batch} -> ratio {many / one:.2f}; "
           f"{cfg.seeds * one / many:.2f}x faster than {cfg.seeds} sequential runs ({jax.default_backend()})")
     return result
+
+
+def check(config) -> None:
+    from ecgq.models import MODELS
+
+    cfg = config.multiseed_bench
+    if MODELS.get(cfg.model, "multiseed_bench.model").role != "student":
+        raise ConfigError(f"--config.multiseed_bench.model={cfg.model!r} is a teacher; time a student "
+                          f"({[s.name for s in MODELS.entries() if s.role == 'student']}).")
+    for field in ("seeds", "steps", "batch", "repeats"):
+        if int(cfg[field]) < 1:
+            raise ConfigError(f"--config.multiseed_bench.{field} must be >= 1, got {cfg[field]}.")
+
+
+STUDIES.register(StudySpec(
+    name="bench_multiseed",
+    description="Wall time of N vmapped seeds of one student against 1 seed, and their ratio",
+    run=run,
+    docs=lambda config: {**TOP_LEVEL_DOCS, **BENCH_DOCS},
+    check=check,
+))

@@ -1,0 +1,80 @@
+"""Result rows of a distillation stage: each member's metrics at its best validation epoch.
+
+Model selection has already happened on validation inside the training loop; here the logits of
+each member's best state are scored on test (the reported numbers) and on validation (kept beside
+them so that a reader can see the selection), per window and, when asked, per record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from ecgq.eval import metrics
+from ecgq.train import multiseed, steps
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskInfo:
+    """What every stage of one study shares: the label space and how results are reported."""
+
+    n_outputs: int
+    head: str
+    multilabel: bool
+    record_level: bool
+    use_rr: bool
+
+
+def evaluate(logits: np.ndarray, split, task: TaskInfo) -> dict:
+    """Metrics of one member's logits on a split (per record when asked, windows otherwise)."""
+    probs = steps.probabilities(logits, task.head)
+    out = {"window": metrics.classification_metrics(split.y, probs, task.multilabel)}
+    if task.record_level:
+        rp, rl, _ = metrics.aggregate_by_record(probs, np.asarray(split.y), np.asarray(split.record))
+        out["record"] = metrics.classification_metrics(rl, rp, task.multilabel)
+    return out
+
+
+def member_histories(history: dict, n_members: int) -> list[dict]:
+    """Per-member histories from a fit history of per-epoch lists over members."""
+    return [{"train_loss": [e[i] for e in history["train_loss"]],
+             "val_metric": [e[i] for e in history["val_metric"]],
+             "best_epoch": history["best_epoch"][i]} for i in range(n_members)]
+
+
+def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, np.ndarray], splits,
+            histories: list[dict], profile: dict, task: TaskInfo) -> list[dict]:
+    """One results.json ``runs`` entry per member: test metrics at its best validation epoch."""
+    runs = []
+    level = "record" if task.record_level else "window"
+    for i, member in enumerate(members):
+        test = evaluate(logits["test"][i], splits.test, task)
+        val = evaluate(logits["val"][i], splits.val, task)
+        runs.append({
+            "model": model_name, "kd": member.kd,
+            "temperature": member.temperature if member.kd else None,
+            "alpha": member.alpha if member.kd else None,
+            "seed": member.seed, "split": "test", "level": level,
+            "metrics": test[level], "window_metrics": test["window"], "val_metrics": val[level],
+            "best_epoch": histories[i]["best_epoch"], "epochs_run": len(histories[i]["train_loss"]),
+            "params": profile["params"], "flops": profile["flops"], "latency_ms": profile["latency_ms"],
+            "energy_mj": profile["energy_mj"], "energy_note": profile["energy_note"],
+        })
+    return runs
+
+
+def histories_by_setting(model_name: str, members, histories) -> dict[str, list[dict]]:
+    """Training curves grouped as ``<model>/noKD`` or ``<model>/KD_T<T>_a<alpha>``, one per seed."""
+    out: dict[str, list[dict]] = {}
+    for member, h in zip(members, histories):
+        setting = f"KD_T{member.temperature:g}_a{member.alpha:g}" if member.kd else "noKD"
+        out.setdefault(f"{model_name}/{setting}", []).append(dict(h, seed=member.seed))
+    return out
+
+
+def stage_record(model_name: str, members, logits, splits, histories, profile, task: TaskInfo) -> dict[str, Any]:
+    """What a finished stage saves as ``stages/<model>.json``."""
+    return {"runs": runs_of(model_name, members, logits, splits, histories, profile, task),
+            "histories": histories_by_setting(model_name, members, histories)}

@@ -1,0 +1,36 @@
+"""Tiny distillation configs shared by the study tests (CI has 2 cores: few windows, one epoch).
+
+A uniquely named module (not conftest) so that ``from study_helpers import ...`` cannot pick up
+another folder's conftest."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_experiment(spec: str):
+    sys.path.insert(0, ROOT)
+    import launch
+
+    sys.path.pop(0)
+    return launch._load_config(os.path.join(ROOT, "experiments", spec))
+
+
+def shrink(config, students=None, n_seeds: int = 2):
+    """One epoch of everything on small batches, no energy readings; ``students`` replaces the list."""
+    if students is not None:
+        config.student_names = tuple(students)
+    config.teacher.train.epochs = 1
+    config.teacher.train.batch_size = 64
+    config.teacher.train.progress = False
+    for name in config.student_names:
+        t = config.students[name].train
+        t.epochs, t.n_seeds, t.batch_size, t.progress = 1, n_seeds, 64, False
+        if "pretrain" in config.students[name]:
+            config.students[name].pretrain.epochs = 1
+    config.eval.latency_batch_sizes = (1, 8)
+    config.eval.energy = False
+    return config
