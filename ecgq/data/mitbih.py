@@ -20,6 +20,7 @@ from ecgq.data import preprocess
 from ecgq.data.errors import SKIP_HINT, RecordError, warn_skipped
 from ecgq.data.splitting import choose_holdout_groups
 from ecgq.data.registry import DATASETS, DatasetSpec, PhysioNetSource
+from ecgq.data.rr import RR_FEATURES, rr_features
 from ecgq.data.types import DatasetInfo, Split, Splits, make_split
 from ecgq.data.wfdb_io import parse_leads, read_record
 
@@ -34,30 +35,11 @@ AAMI = {**dict.fromkeys("NLRej", 0), **dict.fromkeys("AaJS", 1), **dict.fromkeys
 # Every beat annotation code of the database (non-beat codes such as + ~ | " are excluded).
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 BINARY_NAMES = ("N", "abnormal")
-LOCAL_RR_BEATS = 10
 
 
 def source_files(cfg, data_dir: str) -> list[str]:
     """The files whose identity keys the cache."""
     return [os.path.join(data_dir, f"{r}.{ext}") for r in DS1 + DS2 for ext in ("hea", "dat", "atr")]
-
-
-def rr_features(beat_samples: np.ndarray, fs: float) -> np.ndarray:
-    """(n, 3) pre-RR, post-RR and mean of the last ``LOCAL_RR_BEATS`` pre-RRs, in seconds.
-
-    Edge beats borrow their neighbour's interval (first pre = first post, last post = last pre).
-    """
-    t = beat_samples.astype(np.float64) / fs
-    if len(t) < 2:
-        return np.zeros((len(t), 3), np.float32)
-    d = np.diff(t)
-    pre = np.concatenate([[d[0]], d])
-    post = np.concatenate([d, [d[-1]]])
-    csum = np.concatenate([[0.0], np.cumsum(pre)])
-    idx = np.arange(len(pre))
-    lo = np.maximum(0, idx - LOCAL_RR_BEATS + 1)
-    local = (csum[idx + 1] - csum[lo]) / (idx + 1 - lo)
-    return np.stack([pre, post, local], axis=1).astype(np.float32)
 
 
 def load_record(path: str, cfg, leads: tuple[str, ...]) -> dict:
@@ -130,7 +112,7 @@ def build(cfg, data_dir: str) -> Splits:
         cat = lambda parts, shape, dt: np.concatenate(parts) if parts else np.zeros(shape, dt)
         ids_ = cat(ids, (0,), str)
         split = make_split(preprocess.normalize_windows(x, cfg.normalize), cat(ys, (0,), np.int32),
-                           ids_, ids_, cat(rrs, (0, 3), np.float32))
+                           ids_, ids_, cat(rrs, (0, len(RR_FEATURES)), np.float32))
         return split, {k: v for k, v in dropped.items() if v}
 
     if cfg.intra_patient:

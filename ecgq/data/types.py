@@ -13,8 +13,9 @@ class Split:
 
     x: float32 (n, time, leads), channels-last. y: int32 (n,) class index, or float32
     (n, n_classes) multi-hot when ``DatasetInfo.multilabel``. record / patient: str (n,) source ids
-    (patient == record where the dataset does not know patients). rr: float32 (n, 3) RR features
-    (pre, post, local mean) in seconds, or None when the dataset has no beat annotations.
+    (patient == record where the dataset does not know patients). rr: float32 (n, 7) RR context
+    (``ecgq.data.rr.RR_FEATURES``: pre, post, local and record mean RR in seconds, then the first
+    three over the record mean), or None when the dataset has no beat annotations.
     """
 
     x: np.ndarray

@@ -26,6 +26,17 @@ def split_arrays(split, x: np.ndarray | None = None, use_rr: bool = False) -> di
     return data
 
 
+def standardize_rr(data: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:
+    """Every split's RR features z-scored with the *training* split's mean and standard deviation
+    (seconds and ratios differ by orders of magnitude; validation and test statistics never leak in).
+    Splits without ``rr`` are returned unchanged."""
+    if "rr" not in data["train"]:
+        return data
+    mean = data["train"]["rr"].mean(axis=0)
+    std = np.maximum(data["train"]["rr"].std(axis=0), 1e-6)
+    return {s: dict(d, rr=((d["rr"] - mean) / std).astype(np.float32)) for s, d in data.items()}
+
+
 def seeds_from(base: int, n: int) -> list[int]:
     return [int(base) + i for i in range(int(n))]
 

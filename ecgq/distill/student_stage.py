@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays
+from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays, standardize_rr
 from ecgq.distill.losses import kd_batch_loss
 from ecgq.distill.results import TaskInfo, stage_record
 from ecgq.models import build_model, model_spec, trainable_mask
@@ -26,7 +26,7 @@ def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teac
     """Train every member of student ``name``; return its stage record."""
     tcfg = scfg.train
     model = build_model(name, scfg, task.n_outputs, quantum_cfg)
-    data = {s: split_arrays(getattr(splits, s), use_rr=task.use_rr) for s in SPLITS}
+    data = standardize_rr({s: split_arrays(getattr(splits, s), use_rr=task.use_rr) for s in SPLITS})
     seeds = seeds_from(seed, tcfg.n_seeds)
     members = multiseed.member_grid(seeds, distill_cfg.temperatures, distill_cfg.alphas, distill_cfg.include_no_kd)
     ckpt_root = os.path.join(workdir, "checkpoints", name)

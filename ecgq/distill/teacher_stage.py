@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from ecgq.distill import teacher_cache
-from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays, stack
+from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays, standardize_rr, stack
 from ecgq.distill.results import TaskInfo, member_histories, stage_record
 from ecgq.models import build_model, trainable_mask
 from ecgq.models import teacher as teacher_lib
@@ -48,7 +48,7 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
     own_view = teacher_splits is not student_splits
     info = teacher_splits.info
     x = teacher_inputs(tcfg, teacher_splits)
-    data = {s: split_arrays(getattr(teacher_splits, s), x[s], task.use_rr) for s in SPLITS}
+    data = standardize_rr({s: split_arrays(getattr(teacher_splits, s), x[s], task.use_rr) for s in SPLITS})
     model = build_model(tcfg.name, tcfg, task.n_outputs)
     members = [multiseed.Member(s) for s in seeds_from(seed, tcfg.train.n_seeds)]
     init_params = None

@@ -6,6 +6,7 @@ import numpy as np
 import wfdb
 
 from ecgq.data import mitbih
+from ecgq.data.rr import MAX_RR, MIN_RR, RR_FEATURES, rr_features
 from ecgq.data.summary import check_disjoint
 from ecgq.data.wfdb_io import read_record
 
@@ -78,16 +79,36 @@ def test_windows_rr_and_info(mitbih_splits):
     assert s.info.lead_names == ("MLII",)
     np.testing.assert_allclose(s.train.x[:100].mean(axis=1), 0, atol=1e-4)  # per-window z-score
     rr = s.test.rr
-    assert rr.shape == (len(s.test), 3)
+    assert rr.shape == (len(s.test), len(RR_FEATURES))
     assert 0.6 < np.median(rr[:, 0]) < 1.2 and (rr > 0).all()
+    assert ((rr[:, :4] >= MIN_RR) & (rr[:, :4] <= MAX_RR)).all()  # implausible intervals replaced
+    # The record mean is one value per record, and the ratios divide by it.
+    for record in np.unique(s.test.record)[:5]:
+        assert len(np.unique(rr[s.test.record == record, 3])) == 1
+    np.testing.assert_allclose(rr[:, 4:], rr[:, :3] / rr[:, 3:4], rtol=1e-5)
 
 
 def test_rr_features_on_known_intervals():
     beats = np.array([0, 360, 720, 1260])  # 1 s, 1 s, 1.5 s at 360 Hz
-    rr = mitbih.rr_features(beats, 360.0)
+    rr = rr_features(beats, 360.0)
+    assert rr.shape == (4, len(RR_FEATURES)) and rr.dtype == np.float32
     np.testing.assert_allclose(rr[:, 0], [1, 1, 1, 1.5])
     np.testing.assert_allclose(rr[:, 1], [1, 1, 1.5, 1.5])
     np.testing.assert_allclose(rr[3, 2], np.mean([1, 1, 1, 1.5]))
+    np.testing.assert_allclose(rr[:, 3], np.mean([1, 1, 1, 1.5]))  # the record's mean pre-RR
+    np.testing.assert_allclose(rr[:, 4], rr[:, 0] / rr[:, 3], rtol=1e-6)
+    np.testing.assert_allclose(rr[:, 6], rr[:, 2] / rr[:, 3], rtol=1e-6)
+
+
+def test_implausible_intervals_are_replaced_by_the_records_median():
+    # 1 s beats with one 10 s gap (an annotation gap) and one 50 ms double detection.
+    beats = np.concatenate([np.arange(6) * 360, [5 * 360 + 3600 + 360 * k for k in range(4)]])
+    beats = np.sort(np.append(beats, beats[2] + 18))
+    rr = rr_features(beats, 360.0)
+    assert np.all((rr[:, :3] >= MIN_RR) & (rr[:, :3] <= MAX_RR))
+    np.testing.assert_allclose(rr[:, 3], 1.0, rtol=0.05)  # the gap does not inflate the record mean
+    assert rr_features(np.array([0]), 360.0).shape == (1, len(RR_FEATURES))
+    assert rr_features(np.array([], np.int64), 360.0).shape == (0, len(RR_FEATURES))
 
 
 def test_lead_selected_by_name_on_record_114(mitdb_dir):

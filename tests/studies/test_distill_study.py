@@ -23,6 +23,7 @@ def _mitbih(mitdb_dir):
     c.subsample.train, c.subsample.val, c.subsample.test = 384, 192, 256
     c.eval.plots = True
     c.eval.latency_batch_sizes = (1,)
+    c.use_rr = True  # the RR-context path end to end (teacher and every student)
     return c
 
 
@@ -48,7 +49,7 @@ def test_tiny_mitbih_study_end_to_end_and_rerun(mitdb_dir, tmp_path, capsys):
     saved = json.load(open(tmp_path / "config.json"))
     assert saved["teacher"]["lead_order"] == "II" and saved["teacher"]["n_leads"] == 1
     assert saved["students"]["ae_vqc"]["window_length"] == 256
-    assert "students" in doc["meta"]["inputs"]
+    assert "RR features" in doc["meta"]["inputs"]["students"]
     for name in ("results.csv", "results.md", "balanced_accuracy_vs_params.png", "training_curves.png"):
         assert (tmp_path / name).exists()
     assert "Report:" in capsys.readouterr().out
