@@ -106,7 +106,6 @@ def main(argv: list[str]) -> None:
     workdir = _WORKDIR.value or _default_workdir(spec)
     try:
         config = studies.prepare(_load_config(spec), _CONFIG.value)
-        studies.check_writable(os.path.abspath(workdir))
         logging.info("Study %s, workdir %s", config.study, workdir)
         studies.run(config, workdir)
     except UserError as error:

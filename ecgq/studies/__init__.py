@@ -38,4 +38,4 @@ def run(config: ml_collections.ConfigDict, workdir: str):
     return spec.run(config, workdir)
 
 
-__all__ = ["STUDIES", "StudySpec", "check_writable", "prepare", "run", "study_of"]
+__all__ = ["STUDIES", "StudySpec", "prepare", "run", "study_of"]
