@@ -10,7 +10,11 @@ from __future__ import annotations
 
 
 def get_config(arg: str | None = None):
-    from ecgq.studies.distill_config import distill_study_config, set_student_training
+    from ecgq.studies.distill_config import (
+        distill_study_config,
+        set_student_pretraining,
+        set_student_training,
+    )
 
     dataset = "synthetic" if arg in ("quick", "synthetic") else "mitbih"
     c = distill_study_config(dataset, n_seeds=5)
@@ -29,7 +33,7 @@ def get_config(arg: str | None = None):
         c.distill.alphas = (0.0, 0.5)
         c.teacher.train.epochs = 3
         set_student_training(c, epochs=2, n_seeds=2)
-        c.students.ae_vqc.pretrain.epochs = 1
+        set_student_pretraining(c, epochs=1)
         c.eval.latency_batch_sizes = (1, 32)
     elif arg not in (None, "synthetic"):
         raise ValueError(f"unknown preset {arg!r} for kd_sensitivity.py; use ':quick', ':synthetic' or nothing")

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 def get_config(arg: str | None = None):
     from ecgq.data import data_config
-    from ecgq.studies.distill_config import distill_study_config, set_student_training
+    from ecgq.studies.distill_config import (
+        distill_study_config,
+        set_student_pretraining,
+        set_student_training,
+    )
 
     c = distill_study_config("ptbxl", n_seeds=5)
     c.study_name = "PTB-XL NORM vs abnormal (folds 1-8 / 9 / 10)"
@@ -39,7 +43,7 @@ def get_config(arg: str | None = None):
     if arg == "quick":
         c.teacher.train.epochs = 2
         set_student_training(c, epochs=2, n_seeds=2)
-        c.students.ae_vqc.pretrain.epochs = 1
+        set_student_pretraining(c, epochs=1)
         c.eval.latency_batch_sizes = (1, 32)
     elif arg:
         raise ValueError(f"unknown preset {arg!r} for ptbxl_binary.py; use ':quick' or nothing")

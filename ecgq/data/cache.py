@@ -76,8 +76,9 @@ def save(path: str, splits: Splits) -> bool:
     for name, split in splits.items():
         arrays.update({f"{name}.x": split.x, f"{name}.y": split.y, f"{name}.record": split.record,
                        f"{name}.patient": split.patient})
-        if split.rr is not None:
-            arrays[f"{name}.rr"] = split.rr
+        for optional in ("rr", "beat"):
+            if getattr(split, optional) is not None:
+                arrays[f"{name}.{optional}"] = getattr(split, optional)
     info = splits.info
     arrays["info"] = np.array(json.dumps({
         "name": info.name, "task": info.task, "class_names": list(info.class_names),
@@ -104,9 +105,9 @@ def load(path: str) -> Splits | None:
             meta = json.loads(str(z["info"]))
             splits = {}
             for name in ("train", "val", "test"):
-                rr = z[f"{name}.rr"] if f"{name}.rr" in z.files else None
+                optional = {k: z[f"{name}.{k}"] for k in ("rr", "beat") if f"{name}.{k}" in z.files}
                 splits[name] = Split(x=z[f"{name}.x"], y=z[f"{name}.y"], record=z[f"{name}.record"],
-                                     patient=z[f"{name}.patient"], rr=rr)
+                                     patient=z[f"{name}.patient"], **optional)
         info = DatasetInfo(name=meta["name"], task=meta["task"], class_names=tuple(meta["class_names"]),
                            multilabel=meta["multilabel"], sampling_rate=meta["sampling_rate"],
                            lead_names=tuple(meta["lead_names"]), dropped=meta["dropped"],

@@ -18,9 +18,9 @@ import wfdb
 
 from ecgq.data import preprocess
 from ecgq.data.errors import SKIP_HINT, RecordError, warn_skipped
-from ecgq.data.splitting import choose_holdout_groups
 from ecgq.data.registry import DATASETS, DatasetSpec, PhysioNetSource
 from ecgq.data.rr import RR_FEATURES, rr_features
+from ecgq.data.splitting import choose_holdout_groups
 from ecgq.data.types import DatasetInfo, Split, Splits, make_split
 from ecgq.data.wfdb_io import parse_leads, read_record
 
@@ -54,6 +54,7 @@ def load_record(path: str, cfg, leads: tuple[str, ...]) -> dict:
                           f"re-download the record or {SKIP_HINT}.") from error
     signal = preprocess.condition_record(signal, fs, cfg)
     samples = np.asarray(ann.sample)
+    source_samples = samples
     if cfg.target_rate and cfg.target_rate != fs:
         signal = preprocess.resample(signal, fs, cfg.target_rate)
         samples = np.round(samples * cfg.target_rate / fs).astype(np.int64)
@@ -61,18 +62,23 @@ def load_record(path: str, cfg, leads: tuple[str, ...]) -> dict:
     symbols = np.asarray(ann.symbol)
     is_beat = np.isin(symbols, list(BEAT_SYMBOLS))
     beat_samples, beat_symbols = samples[is_beat], symbols[is_beat]
+    beat_ids = source_samples[is_beat]
     rr = rr_features(beat_samples, fs)
     label = np.array([AAMI.get(s, -1) for s in beat_symbols], dtype=np.int64)
     dropped = {"non_aami_beat_symbol": int((label < 0).sum())}
     length = int(cfg.window_length)
     offset = length // 2 if cfg.window_offset < 0 else int(cfg.window_offset)
+    if cfg.pad_edges:  # every beat keeps a whole window: the record is extended by its end values
+        signal = np.pad(signal, ((length, length), (0, 0)), mode="edge")
+        beat_samples = beat_samples + length
     start = beat_samples - offset
     inside = (start >= 0) & (start + length <= len(signal))
     dropped["window_outside_record"] = int(((label >= 0) & ~inside).sum())
     keep = (label >= 0) & inside
     view = np.lib.stride_tricks.sliding_window_view(signal, length, axis=0)  # (T-L+1, leads, L)
     x = view[start[keep]].transpose(0, 2, 1).astype(np.float32)
-    return {"x": x, "y": label[keep], "rr": rr[keep], "dropped": dropped, "fs": fs, "leads": names}
+    return {"x": x, "y": label[keep], "rr": rr[keep], "beat": beat_ids[keep], "dropped": dropped, "fs": fs,
+            "leads": names}
 
 
 def build(cfg, data_dir: str) -> Splits:
@@ -92,7 +98,7 @@ def build(cfg, data_dir: str) -> Splits:
     binary = cfg.task == "binary"
 
     def assemble(records) -> tuple[Split, dict]:
-        xs, ys, rrs, ids, dropped = [], [], [], [], {}
+        xs, ys, rrs, ids, beats, dropped = [], [], [], [], [], {}
         for r in records:
             if r in skipped:
                 dropped[f"skipped_record:{skipped[r]}"] = dropped.get(f"skipped_record:{skipped[r]}", 0) + 1
@@ -106,13 +112,14 @@ def build(cfg, data_dir: str) -> Splits:
                 y = (y > 0).astype(np.int32)
             for reason, count in d["dropped"].items():
                 dropped[reason] = dropped.get(reason, 0) + count
-            xs.append(d["x"][keep]); ys.append(y[keep]); rrs.append(d["rr"][keep])
+            xs.append(d["x"][keep]); ys.append(y[keep]); rrs.append(d["rr"][keep]); beats.append(d["beat"][keep])
             ids.append(np.full(int(keep.sum()), r))
         x = np.concatenate(xs) if xs else np.zeros((0, cfg.window_length, len(leads)), np.float32)
         cat = lambda parts, shape, dt: np.concatenate(parts) if parts else np.zeros(shape, dt)
         ids_ = cat(ids, (0,), str)
         split = make_split(preprocess.normalize_windows(x, cfg.normalize), cat(ys, (0,), np.int32),
-                           ids_, ids_, cat(rrs, (0, len(RR_FEATURES)), np.float32))
+                           ids_, ids_, cat(rrs, (0, len(RR_FEATURES)), np.float32),
+                           beat=cat(beats, (0,), np.int64))
         return split, {k: v for k, v in dropped.items() if v}
 
     if cfg.intra_patient:
@@ -153,7 +160,8 @@ def _intra_patient(cfg, assemble, fs, leads, binary, skipped=None) -> Splits:
     idx = np.arange(len(pooled))
     train_idx, rest = train_test_split(idx, test_size=0.4, random_state=cfg.val_seed, stratify=pooled.y)
     val_idx, test_idx = train_test_split(rest, test_size=0.5, random_state=cfg.val_seed, stratify=pooled.y[rest])
-    take = lambda i: make_split(pooled.x[i], pooled.y[i], pooled.record[i], pooled.patient[i], pooled.rr[i])
+    take = lambda i: make_split(pooled.x[i], pooled.y[i], pooled.record[i], pooled.patient[i], pooled.rr[i],
+                                beat=pooled.beat[i])
     info = DatasetInfo(name="mitbih", task=cfg.task, class_names=BINARY_NAMES if binary else AAMI_CLASSES,
                        multilabel=False, sampling_rate=fs, lead_names=leads,
                        dropped={"train": dropped, "val": {}, "test": {}},
@@ -168,10 +176,12 @@ DATASETS.register(DatasetSpec(
     tasks=("aami5", "binary"),
     build=build,
     source_files=source_files,
-    fields={"intra_patient": False, "window_offset": -1},
+    fields={"intra_patient": False, "window_offset": -1, "pad_edges": False},
     docs={
         "intra_patient": "LEAKY intra-patient beat split (same patients in train and test). For comparison with leaky literature only; never report it as a result.",
         "window_offset": "Samples before the R peak in each beat window; -1 = window_length // 2 (centred).",
+        "pad_edges": "Extend each record by its first/last value so that beats near its ends keep a whole window "
+                     "(instead of being dropped); a long multi-beat teacher view uses it to see every student beat.",
     },
     defaults={"leads": "MLII"},
     physionet=PhysioNetSource("mitdb", "mitdb", "RECORDS", extra_files=("RECORDS",)),

@@ -15,7 +15,10 @@ class Split:
     (n, n_classes) multi-hot when ``DatasetInfo.multilabel``. record / patient: str (n,) source ids
     (patient == record where the dataset does not know patients). rr: float32 (n, 7) RR context
     (``ecgq.data.rr.RR_FEATURES``: pre, post, local and record mean RR in seconds, then the first
-    three over the record mean), or None when the dataset has no beat annotations.
+    three over the record mean), or None when the dataset has no beat annotations. beat: int64 (n,)
+    sample index of each window's annotated beat in its source record (at the record's own rate),
+    or None: with ``record`` it names a beat independently of the window around it, so that two
+    views of the same beats (a student's 0.7 s, a teacher's 2.5 s) can be aligned one to one.
     """
 
     x: np.ndarray
@@ -23,12 +26,14 @@ class Split:
     record: np.ndarray
     patient: np.ndarray
     rr: np.ndarray | None = None
+    beat: np.ndarray | None = None
 
     def __post_init__(self):
         n = len(self.x)
         if self.x.ndim != 3:
             raise ValueError(f"Split.x must be (n, time, leads), got shape {self.x.shape}.")
-        for name in ("y", "record", "patient") + (("rr",) if self.rr is not None else ()):
+        optional = tuple(name for name in ("rr", "beat") if getattr(self, name) is not None)
+        for name in ("y", "record", "patient") + optional:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Split.{name} has {len(getattr(self, name))} rows, x has {n}.")
 
@@ -36,7 +41,7 @@ class Split:
         return len(self.x)
 
 
-def make_split(x, y, record, patient, rr=None, multilabel: bool = False) -> Split:
+def make_split(x, y, record, patient, rr=None, multilabel: bool = False, beat=None) -> Split:
     """Build a Split with the contract's dtypes (float32 x, int32/float32 y, str ids)."""
     return Split(
         x=np.asarray(x, dtype=np.float32),
@@ -44,6 +49,7 @@ def make_split(x, y, record, patient, rr=None, multilabel: bool = False) -> Spli
         record=np.asarray(record, dtype=str),
         patient=np.asarray(patient, dtype=str),
         rr=None if rr is None else np.asarray(rr, dtype=np.float32),
+        beat=None if beat is None else np.asarray(beat, dtype=np.int64),
     )
 
 

@@ -3,7 +3,8 @@ its logits on every split once (cached on disk) as the students' soft targets.
 
 The teacher may see its own view of the data (``config.teacher_data``: e.g. 10 s of 12-lead PTB-XL
 at 500 Hz) while the students see crops of the same records; each student window then gets the
-teacher's mean logit of its record (:func:`logits_by_record`).
+teacher's mean logit of its record (:func:`logits_by_record`), or, for beat datasets whose views
+are aligned beat by beat (a longer multi-beat context for the teacher), the logit of its own beat.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import jax
 import numpy as np
 
 from ecgq.distill import teacher_cache
-from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays, standardize_rr, stack
+from ecgq.distill.arrays import (
+    SPLITS,
+    profile,
+    seeds_from,
+    split_arrays,
+    stack,
+    standardize_rr,
+)
 from ecgq.distill.results import TaskInfo, member_histories, stage_record
 from ecgq.models import build_model, trainable_mask
 from ecgq.models import teacher as teacher_lib
@@ -33,6 +41,13 @@ def logits_by_record(teacher_logits: np.ndarray, teacher_records: np.ndarray,
     if missing:
         raise ValueError(f"the teacher's data lack records {missing[:5]}... that the students see")
     return means[[position[r] for r in student_records]].astype(np.float32)
+
+
+def beat_aligned(teacher_splits, student_splits) -> bool:
+    """Whether the teacher's view holds the students' beats one to one (``ecgq.data.align``)."""
+    return all(t.beat is not None and s.beat is not None and len(t) == len(s)
+               and np.array_equal(t.record, s.record) and np.array_equal(t.beat, s.beat)
+               for (_, t), (_, s) in zip(teacher_splits.items(), student_splits.items()))
 
 
 def teacher_inputs(tcfg, splits) -> dict[str, np.ndarray]:
@@ -76,11 +91,14 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
     meta["teacher_forward_passes"] = computed
     meta["teacher_id"] = teacher_id[:16]
     student_logits = logits
-    if own_view:
+    view = (f"teacher sees its own view ({info.name}, {len(info.lead_names)} leads at {info.sampling_rate:g} Hz, "
+            f"{teacher_splits.train.x.shape[1]}-sample windows)")
+    if own_view and beat_aligned(teacher_splits, student_splits):
+        meta["notes"].append(f"{view} of the students' beats, one to one; students get the logit of their beat")
+    elif own_view:
         student_logits = {s: logits_by_record(logits[s], getattr(teacher_splits, s).record,
                                               getattr(student_splits, s).record) for s in SPLITS}
-        meta["notes"].append(f"teacher sees its own view ({info.name}, {len(info.lead_names)} leads at "
-                             f"{info.sampling_rate:g} Hz); students get its mean logit per record")
+        meta["notes"].append(f"{view}; students get its mean logit per record")
 
     if len(members) > 1:  # the extra teacher seeds only report the teacher's own spread
         all_logits = {s: multiseed.predict(multi_eval, result.best_state, data[s], batch) for s in ("val", "test")}

@@ -2,7 +2,8 @@
 
 * balanced accuracy vs parameter count, mean with 95% CI bars, one marker per KD setting;
 * KD-sensitivity heatmaps (temperature x alpha) of each student, where a grid was run;
-* training curves: training loss and validation selection metric per epoch, mean over seeds.
+* training curves: training loss and validation selection metric per epoch, mean over seeds;
+* paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation).
 """
 
 from __future__ import annotations
@@ -107,5 +108,42 @@ def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], path: 
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def kd_paired_differences(comparison: Sequence[Mapping[str, Any]], path: str,
+                          metric: str = "balanced_accuracy") -> str | None:
+    """Mean paired test difference KD - noKD per student with its 95% CI; ``None`` if none is defined.
+
+    ``comparison`` is :func:`ecgq.eval.kd_comparison.compare`'s output. A zero line makes "KD
+    helps" readable at a glance; each label carries the chosen setting and the number of pairs.
+    """
+    rows = [(c, c["differences"][metric]) for c in comparison
+            if c["status"] == "ok" and metric in c["differences"] and c["differences"][metric]["mean_diff"] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.6))
+    y = np.arange(len(rows))
+    for i, (c, d) in enumerate(rows):
+        mean = d["mean_diff"]
+        if d["ci95"] is not None:
+            ax.errorbar(mean, i, xerr=[[mean - d["ci95"][0]], [d["ci95"][1] - mean]], fmt="o", capsize=4, color="C0")
+        else:
+            ax.plot(mean, i, "o", color="C0", mfc="none")
+        p = "n/a" if d["p_ttest"] is None else f"{d['p_ttest']:.3g}"
+        ax.annotate(f"p={p}", (mean, i), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
+    s = [c["kd_setting"] for c, _ in rows]
+    ax.set_yticks(y, [f"{c['model']}\nT={k['temperature']:g} a={k['alpha']:g}, n={d['n_pairs']}"
+                      for (c, d), k in zip(rows, s)], fontsize=8)
+    ax.axvline(0.0, color="k", lw=0.8)
+    split = rows[0][0].get("split") or "test"
+    sel = rows[0][0]["selection"]["metric"]
+    ax.set_xlabel(f"{metric}: KD - noKD ({split}, paired by seed; mean ± 95% CI)")
+    ax.set_title(f"KD setting per student chosen on val {sel}", fontsize=9)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -8,7 +8,16 @@
 * ``summary``: one entry per model x KD setting with ``model``, ``kd``, ``temperature``, ``alpha``,
   ``n_seeds`` and ``metrics`` = ``{name: {"mean", "ci95"}}`` (95% t-interval over seeds), plus the
   profile of the model;
+* ``kd_comparison``: one entry per model with KD runs (:func:`ecgq.eval.kd_comparison.compare`):
+  the KD setting chosen on *validation* (``selection``: metric, rule, every candidate's val mean),
+  the ``baseline`` used (``kind`` ``"no_kd"`` or ``"alpha0"``), the paired ``seeds``/``n_pairs``,
+  and ``differences`` = ``{metric: {"mean_diff", "ci95": [lo, hi], "p_ttest", "p_wilcoxon",
+  "n_pairs", "notes", ...}}`` of KD - noKD on test; ``status`` ``"ok"`` or ``"skipped"`` + ``reason``;
+* ``headline``: the table a paper prints: per model the no-KD ``summary`` entry and the
+  validation-chosen KD one, each with a ``role``; the teacher keeps its no-KD entry;
 * ``meta``: study name, dataset, splits, seeds, and how often the teacher's forward pass ran.
+
+``results.md`` shows the headline table, the paired KD-vs-no-KD section and the full summary table.
 
 No-KD runs carry ``kd = False`` and ``temperature = alpha = None``. Undefined values are ``null``.
 """
@@ -23,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from ecgq.atomic import write_json_atomic
+from ecgq.eval import kd_comparison
 from ecgq.eval.metrics import METRIC_NAMES, summarize
 
 RUN_KEYS = ("model", "kd", "temperature", "alpha", "seed", "split", "metrics", "params", "flops",
@@ -106,6 +116,98 @@ def markdown_table(summary: Sequence[Mapping[str, Any]]) -> str:
     return summary_frame(summary).to_markdown(index=False)
 
 
+def headline_table(headline: Sequence[Mapping[str, Any]]) -> str:
+    """The headline entries as a Markdown table, with the role of each row first."""
+    if not headline:
+        return "No runs."
+    frame = summary_frame(headline)
+    frame.insert(1, "role", [e["role"] for e in headline])
+    return frame.to_markdown(index=False)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
+def _kd_setting(entry: Mapping[str, Any]) -> str:
+    s = entry.get("kd_setting")
+    if s is None:
+        return "n/a"
+    seeds = f"{s['n_seeds']} seed" + ("s" if s["n_seeds"] != 1 else "")
+    return f"T={s['temperature']:g} a={s['alpha']:g} (val {_num(s['val_mean'], '.3f')}, {seeds})"
+
+
+def kd_comparison_frame(comparison: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (model, metric) of the paired comparison; skipped models get one row with the reason."""
+    rows = []
+    for c in comparison:
+        base = (c.get("baseline") or {}).get("kind", "none")
+        head = {"model": c["model"], "KD setting (val-chosen)": _kd_setting(c),
+                "baseline": {"no_kd": "no KD", "alpha0": "alpha=0"}.get(base, base)}
+        if c["status"] != "ok":
+            rows.append(dict(head, metric="-", **{"KD - noKD": "n/a", "95% CI": "n/a", "p (paired t)": "n/a",
+                                                  "p (Wilcoxon)": "n/a", "n pairs": c["n_pairs"]}))
+            continue
+        for name, d in c["differences"].items():
+            ci = d["ci95"]
+            rows.append(dict(head, metric=name, **{
+                "KD - noKD": _num(d["mean_diff"], "+.4f"),
+                "95% CI": "n/a" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]",
+                "p (paired t)": _num(d["p_ttest"], ".3g"), "p (Wilcoxon)": _num(d["p_wilcoxon"], ".3g"),
+                "n pairs": d["n_pairs"]}))
+    return pd.DataFrame(rows)
+
+
+def _kd_notes(comparison: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Why a model was skipped, which seeds could not be paired, and what could not be computed."""
+    notes = []
+    for c in comparison:
+        if c.get("reason") and c["status"] != "ok":  # an "ok" entry's caveats are its metrics' notes below
+            notes.append(f"{c['model']}: {c['reason']}")
+        if c.get("baseline"):
+            notes.append(f"{c['model']}: baseline = {c['baseline']['description']}; paired seeds {c['seeds']}")
+        for side, seeds in (c.get("unpaired_seeds") or {}).items():
+            if seeds:
+                notes.append(f"{c['model']}: seeds {seeds} have no partner ({side} only) and are left out")
+        by_note: dict[str, list[str]] = {}
+        for name, d in c.get("differences", {}).items():
+            for n in d["notes"]:
+                by_note.setdefault(n, []).append(name)
+        notes.extend(f"{c['model']} ({', '.join(names)}): {n}" for n, names in by_note.items())
+    return list(dict.fromkeys(notes))
+
+
+def kd_comparison_markdown(comparison: Sequence[Mapping[str, Any]], split: str = "test") -> str:
+    """The "KD vs no KD (paired by seed)" section of ``results.md``."""
+    metric = comparison[0]["selection"]["metric"] if comparison else kd_comparison.SELECTION_METRIC
+    intro = (f"Per student the KD setting is chosen on validation {metric} "
+             f"({kd_comparison.SELECTION_RULE.format(metric=metric)}); test is never used to choose it. "
+             f"Differences are KD - noKD on the **{split}** split, per seed and then averaged over the "
+             f"seeds run both ways; 95% CI of the mean difference from the t-distribution and p from "
+             f"`scipy.stats.ttest_rel`; Wilcoxon signed-rank p from `scipy.stats.wilcoxon` "
+             f"(from {kd_comparison.MIN_WILCOXON_PAIRS} pairs on).")
+    lines = ["## KD vs no KD (paired by seed)", "", intro, ""]
+    if not comparison:
+        return "\n".join(lines + ["No model was trained with KD.", ""])
+    lines.append(kd_comparison_frame(comparison).to_markdown(index=False, disable_numparse=True))  # keep "+"
+    notes = _kd_notes(comparison)
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def kd_comparison_text(comparison: Sequence[Mapping[str, Any]], split: str = "test") -> str:
+    """The paired differences as plain text, for the end of a study."""
+    if not comparison:
+        return "KD vs no KD: no model was trained with KD."
+    metric = comparison[0]["selection"]["metric"]
+    title = (f"KD - noKD on {split}, paired by seed (KD setting chosen on val {metric}; "
+             f"95% t-CI, paired t-test / Wilcoxon p):")
+    lines = [title, kd_comparison_frame(comparison).to_string(index=False)]
+    lines += [f"  {n}" for n in _kd_notes(comparison) if "baseline =" not in n]
+    return "\n".join(lines)
+
+
 def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per run; metric, parameter and latency columns flattened."""
     rows = []
@@ -153,27 +255,42 @@ def write_tensorboard(logdir: str, summary: Sequence[Mapping[str, Any]],
 
 
 def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
-                 histories: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, str]:
-    """Write every report file into ``workdir``; return their paths by kind."""
+                 histories: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                 kd_selection_metric: str = kd_comparison.SELECTION_METRIC) -> dict[str, str]:
+    """Write every report file into ``workdir``; return their paths by kind.
+
+    ``kd_selection_metric`` is the validation metric that chooses each student's headline KD setting.
+    """
     for run in runs:
         missing = [k for k in RUN_KEYS if k not in run]
         if missing:
             raise ValueError(f"run {run.get('model')} lacks keys {missing}")
     summary = build_summary(runs)
+    comparison = kd_comparison.compare(runs, kd_selection_metric)
     paths = {
         "json": os.path.join(workdir, "results.json"),
         "csv": os.path.join(workdir, "results.csv"),
         "md": os.path.join(workdir, "results.md"),
         "tensorboard": os.path.join(workdir, "tensorboard"),
     }
-    document = _clean({"meta": dict(meta), "runs": list(runs), "summary": summary})
+    document = _clean({"meta": dict(meta), "runs": list(runs), "summary": summary, "kd_comparison": comparison,
+                       "headline": kd_comparison.headline(summary, comparison)})
     write_json_atomic(paths["json"], document)
     write_csv(paths["csv"], runs)
     title = meta.get("study_name", "study")
+    split = meta.get("test_split", "test")
     with open(paths["md"], "w") as handle:
         handle.write(f"# {title}: results\n\n")
-        handle.write(f"Dataset `{meta.get('dataset')}`; metrics on the **{meta.get('test_split', 'test')}** split "
+        handle.write(f"Dataset `{meta.get('dataset')}`; metrics on the **{split}** split "
                      f"as mean ± 95% CI (t-distribution) over seeds; model selection on validation only.\n\n")
+        handle.write(f"## Headline (KD setting chosen on validation {kd_selection_metric})\n\n")
+        handle.write(headline_table(document["headline"]) + "\n\n")
+        handle.write(kd_comparison_markdown(document["kd_comparison"], split) + "\n")
+        inputs = meta.get("inputs") or {}
+        if inputs:
+            handle.write("## What each model saw\n\n")
+            handle.write("\n".join(f"- `{name}`: {text}" for name, text in inputs.items()) + "\n\n")
+        handle.write("## All settings\n\n")
         handle.write(markdown_table(document["summary"]) + "\n")
         notes = meta.get("notes") or []
         if notes:
@@ -182,13 +299,16 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
     return paths
 
 
-def print_summary(summary: Sequence[Mapping[str, Any]], paths: Mapping[str, str]) -> str:
-    """The compact table printed at the end of a study, with the report paths."""
+def print_summary(summary: Sequence[Mapping[str, Any]], paths: Mapping[str, str],
+                  comparison: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The compact table printed at the end of a study, the paired KD differences, the report paths."""
     cols = ("balanced_accuracy", "roc_auc", "f1_macro", "sensitivity", "specificity")
     lines = [f"{'model':<18}{'setting':<18}{'n':>3}  {'params':>14}  " + "  ".join(f"{c[:17]:>17}" for c in cols)]
     for e in summary:
         stats = "  ".join(f"{_fmt(e['metrics'][c]):>17}" for c in cols)
         lines.append(f"{e['model']:<18}{_setting(e):<18}{e['n_seeds']:>3}  {_params(e):>14}  {stats}")
+    if comparison is not None:
+        lines.append("\n" + kd_comparison_text(comparison, summary[0]["split"] if summary else "test"))
     lines.append("Report: " + ", ".join(f"{k}={v}" for k, v in paths.items()))
     text = "\n".join(lines)
     print(text)

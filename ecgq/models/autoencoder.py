@@ -24,13 +24,24 @@ def _check_window(window_length: int, n_layers: int) -> int:
     return window_length // factor
 
 
+POOLINGS = ("global", "flatten")
+
+
 class Encoder(nn.Module):
-    """Stride-2 convolutions (GELU) -> flatten -> dense to ``latent_dim``."""
+    """Stride-2 convolutions (GELU) -> pooling -> dense to ``latent_dim``.
+
+    ``pooling="global"`` takes the mean and the max of every feature map over time, so the latent
+    does not depend on where in the window a beat sits (windows cut at a random phase of the
+    cardiac cycle, as in the synthetic data and most WFDB folders, need this: a flattened,
+    position-dependent latent stayed at chance there). ``"flatten"`` keeps the position of every
+    feature, which suits beats centred on their R peak and gives the decoder more to work with.
+    """
 
     latent_dim: int = 6
     window_length: int = 256
     features: Sequence[int] = (16, 32, 32)
     kernel_size: int = 7
+    pooling: str = "global"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -39,7 +50,13 @@ class Encoder(nn.Module):
         _check_window(self.window_length, len(self.features))
         for width in self.features:
             x = nn.gelu(nn.Conv(width, (self.kernel_size,), strides=(2,), padding="SAME")(x))
-        return nn.Dense(self.latent_dim, name="to_latent")(x.reshape(x.shape[0], -1))
+        if self.pooling == "global":
+            pooled = jnp.concatenate([jnp.mean(x, axis=1), jnp.max(x, axis=1)], axis=-1)
+        elif self.pooling == "flatten":
+            pooled = x.reshape(x.shape[0], -1)
+        else:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        return nn.Dense(self.latent_dim, name="to_latent")(pooled)
 
 
 class Decoder(nn.Module):

@@ -21,7 +21,10 @@ class CNN1D(nn.Module):
     n_outputs: int
     features: Sequence[int] = (32, 48, 64)
     kernel_sizes: Sequence[int] = (7, 5, 3)
-    pool_size: int = 2
+    # 4, not 2: a receptive field of 55 samples (0.55 s at 100 Hz) reaches the P wave and ST segment
+    # of a beat; with 2 (23 samples) validation balanced accuracy on the default synthetic study was
+    # 0.78 against 0.88 (3 seeds).
+    pool_size: int = 4
     hidden: int = 32
     dropout: float = 0.1
 

@@ -72,6 +72,7 @@ class ModelSpec:
     pretraining: str = ""
     student_train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     uses_quantum: bool = False
+    control: str = ""
 
     def __post_init__(self):
         if self.role not in ROLES or self.family not in FAMILIES:

@@ -105,6 +105,30 @@ def fit_models_to_data(config, student_splits, teacher_splits) -> None:
         _abstract_init(name, model, sized_input_shape(name, cfg, data_view), rr_dim, where)
 
 
+def _describe(leads, length: int, rate: float, n_train: int, rr_dim: int | None) -> str:
+    seconds = f" = {length / rate:.2f} s at {rate:g} Hz" if rate else ""
+    text = f"{','.join(leads)}: {length}-sample windows{seconds}; {n_train} training windows"
+    return text + (f"; {rr_dim} RR features" if rr_dim else "; no RR features")
+
+
+def model_inputs(config, splits, teacher_splits) -> dict[str, str]:
+    """What each model saw, in words (the report prints it beside the numbers): leads, window length
+    and duration after the teacher's adapter, how many training windows, RR features or not."""
+    from ecgq.models import InputView, sized_input_shape
+
+    rr_dim = int(splits.train.rr.shape[1]) if config.use_rr and splits.train.rr is not None else None
+    tinfo = teacher_splits.info
+    tview = InputView(int(teacher_splits.train.x.shape[1]), tuple(tinfo.lead_names), float(tinfo.sampling_rate))
+    tlength = sized_input_shape(config.teacher.name, config.teacher, tview)[0]
+    trate = float(config.teacher.get("sampling_rate") or tinfo.sampling_rate)
+    tleads = tuple(config.teacher.lead_order.split(",")) if config.teacher.get("lead_order") else tinfo.lead_names
+    out = {config.teacher.name: _describe(tleads, tlength, trate, len(teacher_splits.train), rr_dim)}
+    student = _describe(splits.info.lead_names, int(splits.train.x.shape[1]), float(splits.info.sampling_rate),
+                        len(splits.train), rr_dim)
+    out.update({name: student for name in config.student_names})
+    return out
+
+
 def load_study_splits(config, meta: dict):
     """Student and teacher splits: loaded, leak-checked, subsampled as configured."""
     from ecgq.data import load_splits
@@ -127,11 +151,15 @@ def load_study_splits(config, meta: dict):
     if view is not None:
         teacher_splits = load_splits(view)
         check_disjoint(teacher_splits)
+        if splits.train.beat is not None and teacher_splits.train.beat is not None:
+            from ecgq.data.align import align_beats
+
+            teacher_splits = align_beats(teacher_splits, splits)  # the students' beats, one to one
     return splits, teacher_splits
 
 
 def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, start: float) -> dict:
-    from ecgq.eval import plots, report
+    from ecgq.eval import kd_comparison, plots, report
 
     runs = [r for n in names for r in stages[n]["runs"]]
     histories = {k: v for n in names for k, v in stages[n]["histories"].items()}
@@ -143,17 +171,21 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
     meta["notes"].extend(f"energy unavailable: {n}" for n in sorted(energy_notes))
     paths = report.write_report(workdir, runs, meta, histories)
     summary = report.build_summary(runs)
+    comparison = kd_comparison.compare(runs)  # the same pure function write_report used
     if config.eval.plots:
         paths["plot_accuracy_vs_params"] = plots.accuracy_vs_params(
             summary, os.path.join(workdir, "balanced_accuracy_vs_params.png"))
         for i, p in enumerate(plots.kd_heatmaps(summary, workdir)):
             paths[f"plot_kd_heatmap_{i}"] = p
         paths["plot_training_curves"] = plots.training_curves(histories, os.path.join(workdir, "training_curves.png"))
+        kd_plot = plots.kd_paired_differences(comparison, os.path.join(workdir, "kd_paired_differences.png"))
+        if kd_plot:
+            paths["plot_kd_paired_differences"] = kd_plot
     info = meta["dataset"], meta["task"]
     print(f"\n{config.study_name}: {info[0]} ({info[1]}), test-split metrics, mean ± 95% CI over seeds "
           f"(selection on val); {time.time() - start:.0f} s")
-    report.print_summary(summary, paths)
-    return {"paths": paths, "summary": summary, "meta": meta}
+    report.print_summary(summary, paths, comparison)
+    return {"paths": paths, "summary": summary, "meta": meta, "kd_comparison": comparison}
 
 
 def _write_stage(path: str, record: dict) -> None:
@@ -191,10 +223,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "test_split": "test", "selection": f"best {config.teacher.train.selection_metric} on val",
         "n": {s: int(len(getattr(splits, s).y)) for s in SPLITS},
         "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-        "inputs": {"teacher": f"{config.teacher.lead_order} ({config.teacher.n_leads} leads)"
-                              + (", RR features" if config.use_rr else ""),
-                   "students": f"{','.join(info.lead_names)} windows of {splits.train.x.shape[1]} samples"
-                               + (", RR features" if config.use_rr else "")},
+        "inputs": model_inputs(config, splits, teacher_splits),
     })
     stage_dir = os.path.join(workdir, "stages")
     teacher = config.teacher.name

@@ -25,13 +25,22 @@ from ecgq.quantum.config import FIELD_DOCS as QUANTUM_DOCS
 from ecgq.quantum.config import check_quantum_config, quantum_config
 from ecgq.studies.registry import TOP_LEVEL_DOCS
 from ecgq.train.config import FIELD_DOCS as TRAIN_DOCS
-from ecgq.train.config import PRETRAIN_DOCS, check_pretrain_config, check_train_config, pretrain_config, train_config
+from ecgq.train.config import (
+    PRETRAIN_DOCS,
+    check_pretrain_config,
+    check_train_config,
+    pretrain_config,
+    train_config,
+)
 
-DEFAULT_STUDENTS = ("resnet1d", "cnn1d", "ae_vqc")
+# Each quantum student sits beside its classical control (same model, circuit -> classical layer).
+DEFAULT_STUDENTS = ("resnet1d", "cnn1d", "ae_vqc", "ae_mlp", "nisq_vqc", "nisq_mlp")
 
 STUDY_DOCS: dict[str, str] = {
     "study_name": "Name of the study, used in report titles and the TensorBoard run.",
-    "student_names": "Students to distil into, in order (registered student models); each has its config under students.<name>.",
+    "student_names": "Students to distil into, in order (registered student models); each has its config under students.<name>. "
+                     "A quantum student needs its classical control beside it (ae_vqc: ae_mlp; nisq_vqc: nisq_mlp); "
+                     "naming students by flag adds the controls.",
     "use_rr": "Feed the RR-interval features to every model (only for datasets that provide them, e.g. mitbih).",
     "teacher.name": "Teacher model (a registered teacher, e.g. 'ecgfounder_small' or 'ecgfounder').",
     "teacher.train.n_seeds": "Teacher seeds (the first one is distilled; more only give the teacher's own CI).",
@@ -75,6 +84,14 @@ def set_student_training(config: ml_collections.ConfigDict, **fields) -> None:
             config.students[name].train[key] = value
 
 
+def set_student_pretraining(config: ml_collections.ConfigDict, **fields) -> None:
+    """Set the same ``pretrain`` fields on every student of a study config that pre-trains."""
+    for name in config.student_names:
+        if "pretrain" in config.students[name]:
+            for key, value in fields.items():
+                config.students[name].pretrain[key] = value
+
+
 def distill_study_config(data_name: str, student_names=DEFAULT_STUDENTS, teacher_name: str = "ecgfounder_small",
                          n_seeds: int = 3) -> ml_collections.ConfigDict:
     """A complete distillation study config assembled from every layer's builder."""
@@ -115,12 +132,25 @@ def study_docs(config: ml_collections.ConfigDict) -> dict[str, str]:
     return docs
 
 
+def with_controls(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` with each quantum student's classical control right after it (when missing)."""
+    out: list[str] = []
+    for name in names:
+        if name not in out:
+            out.append(name)
+        control = model_spec(name, "student_names").control
+        if control and control not in names and control not in out:
+            out.append(control)
+    return tuple(out)
+
+
 def complete(base: ml_collections.ConfigDict, config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Bring the defaults of a switched dataset or teacher, and configs for newly named students."""
     config = ml_collections.ConfigDict(config.to_dict())  # unlocked working copy
     # --config.student_names=a,b arrives as one string: accept commas as well as a tuple literal
     names = (config.student_names,) if isinstance(config.student_names, str) else config.student_names
-    config.student_names = tuple(part.strip() for name in names for part in str(name).split(",") if part.strip())
+    config.student_names = with_controls(
+        tuple(part.strip() for name in names for part in str(name).split(",") if part.strip()))
     for where in ("data", "teacher_data"):
         if where in config and where in base:
             config[where] = with_dataset_defaults(base[where], config[where])
@@ -181,6 +211,9 @@ def check(config: ml_collections.ConfigDict) -> None:
             raise ConfigError(f"--config.student_names names {name!r}, which is a {spec.role}, not a student.")
         if name not in config.students:
             raise ConfigError(f"--config.student_names names {name!r} but config.students has no {name!r} entry.")
+        if spec.control and spec.control not in config.student_names:
+            raise ConfigError(f"--config.student_names names the quantum student {name!r} without its classical "
+                              f"control {spec.control!r}: add it, so that the report measures what the circuit adds.")
         scfg = config.students[name]
         uses_quantum |= spec.uses_quantum
         if spec.uses_quantum:

@@ -20,7 +20,9 @@ from ecgq.models.registry import InputView
 from ecgq.quantum.config import quantum_config
 
 NAMES = models.MODELS.names()
-EXPECTED = {"ae_vqc": ("student", "quantum"), "cnn1d": ("student", "classical"),
+EXPECTED = {"ae_vqc": ("student", "quantum"), "ae_mlp": ("student", "classical"),
+            "nisq_vqc": ("student", "quantum"), "nisq_mlp": ("student", "classical"),
+            "cnn1d": ("student", "classical"),
             "resnet1d": ("student", "classical"), "ecgfounder": ("teacher", "classical"),
             "ecgfounder_small": ("teacher", "classical")}
 def _eval_create(name, **kwargs):
@@ -50,7 +52,8 @@ def test_registry_holds_the_documented_models():
         spec = models.model_spec(name)
         assert spec.name == name and models.MODELS.get(name) is spec
         assert spec.role in ("teacher", "student") and spec.family in ("classical", "quantum")
-        assert spec.uses_quantum == (spec.family == "quantum"), name
+        # every quantum model reads config.quantum; a control may too (it matches that circuit's size)
+        assert spec.uses_quantum or spec.family == "classical", name
         if name in EXPECTED:
             assert (spec.role, spec.family) == EXPECTED[name]
     assert models.model_spec("ecgfounder").default_input_shape == (5000, 12)
@@ -265,3 +268,12 @@ def test_teacher_refuses_leads_or_rates_the_data_lack():
     assert cfg.n_leads == 2
     with pytest.raises(ConfigError, match=r"--config\.teacher\.sampling_rate=500"):
         _fitted_teacher(("II",), sampling_rate=500.0)
+
+
+def test_every_quantum_student_names_a_registered_classical_control():
+    for name in NAMES:
+        spec = models.model_spec(name)
+        if spec.role == "student" and spec.family == "quantum":
+            control = models.model_spec(spec.control)
+            assert (control.role, control.family, control.pretraining) == ("student", "classical", spec.pretraining)
+            assert set(control.config()) <= set(spec.config()) | {"hidden"}

@@ -17,13 +17,16 @@ from ecgq.eval.report import RUN_KEYS, SUMMARY_KEYS
 from ecgq.studies import distill_config
 
 
+STUDENTS = ("cnn1d", "ae_vqc", "ae_mlp", "nisq_vqc", "nisq_mlp")
+
+
 def _mitbih(mitdb_dir):
-    c = shrink(load_experiment("mitbih_binary.py:quick"))
+    c = shrink(load_experiment("mitbih_binary.py:quick"), students=STUDENTS)
     c.data.data_dir = str(mitdb_dir)
     c.subsample.train, c.subsample.val, c.subsample.test = 384, 192, 256
     c.eval.plots = True
     c.eval.latency_batch_sizes = (1,)
-    c.use_rr = True  # the RR-context path end to end (teacher and every student)
+    assert c.use_rr  # the RR-context path end to end (teacher and every student), by default
     return c
 
 
@@ -31,14 +34,15 @@ def test_tiny_mitbih_study_end_to_end_and_rerun(mitdb_dir, tmp_path, capsys):
     config = studies.prepare(None, _mitbih(mitdb_dir))
     out = studies.run(config, str(tmp_path))
     doc = json.load(open(tmp_path / "results.json"))
-    assert {r["model"] for r in doc["runs"]} == {"ecgfounder_small", "resnet1d", "cnn1d", "ae_vqc"}
+    assert {r["model"] for r in doc["runs"]} == {"ecgfounder_small", *STUDENTS}
     for run in doc["runs"]:
         assert set(RUN_KEYS) <= set(run) and run["split"] == "test"
         assert set(run["metrics"]) == set(METRIC_NAMES)
         assert run["params"]["classical"] > 0
-    assert {r["params"]["quantum"] > 0 for r in doc["runs"] if r["model"] == "ae_vqc"} == {True}
+    assert {r["params"]["quantum"] > 0 for r in doc["runs"] if r["model"] in ("ae_vqc", "nisq_vqc")} == {True}
+    assert {r["params"]["quantum"] for r in doc["runs"] if r["model"] in ("ae_mlp", "nisq_mlp")} == {0}
     settings = {(e["model"], e["kd"]) for e in doc["summary"]}
-    for student in ("resnet1d", "cnn1d", "ae_vqc"):
+    for student in STUDENTS:
         assert (student, True) in settings and (student, False) in settings
     for entry in doc["summary"]:
         assert set(SUMMARY_KEYS) <= set(entry)
@@ -49,7 +53,13 @@ def test_tiny_mitbih_study_end_to_end_and_rerun(mitdb_dir, tmp_path, capsys):
     saved = json.load(open(tmp_path / "config.json"))
     assert saved["teacher"]["lead_order"] == "II" and saved["teacher"]["n_leads"] == 1
     assert saved["students"]["ae_vqc"]["window_length"] == 256
-    assert "RR features" in doc["meta"]["inputs"]["students"]
+    # What each model saw: the teacher a 2.5 s multi-beat context of the students' beats, one to one.
+    inputs = doc["meta"]["inputs"]
+    assert "7 RR features" in inputs["cnn1d"] and "256-sample windows = 0.71 s at 360 Hz" in inputs["cnn1d"]
+    assert "448-sample windows = 2.49 s at 180 Hz" in inputs["ecgfounder_small"]
+    assert any("of the students' beats, one to one" in n for n in doc["meta"]["notes"])
+    assert "## What each model saw" in (tmp_path / "results.md").read_text()
+    assert [e["model"] for e in doc["kd_comparison"]] == list(STUDENTS)  # KD vs no KD, paired, per student
     for name in ("results.csv", "results.md", "balanced_accuracy_vs_params.png", "training_curves.png"):
         assert (tmp_path / name).exists()
     assert "Report:" in capsys.readouterr().out
@@ -133,9 +143,10 @@ def test_newly_named_students_get_configs_with_the_presets_training():
     base = load_experiment("default.py:quick")
     flagged = ml_collections.ConfigDict(base.to_dict())
     flagged.student_names = ("cnn1d, ae_vqc",)  # how --config.student_names=cnn1d,ae_vqc arrives
-    del flagged.students["ae_vqc"]
+    del flagged.students["ae_vqc"], flagged.students["ae_mlp"]
     done = distill_config.complete(base, flagged)
-    assert done.student_names == ("cnn1d", "ae_vqc")
+    assert done.student_names == ("cnn1d", "ae_vqc", "ae_mlp")  # the quantum student's control joins it
+    assert done.students.ae_mlp.train.epochs == base.students.cnn1d.train.epochs
     assert done.students.ae_vqc.train.epochs == base.students.cnn1d.train.epochs
     assert done.students.ae_vqc.train.learning_rate == 3e-3  # the model's own student default
     assert "pretrain" in done.students.ae_vqc
@@ -167,3 +178,10 @@ def test_subsample_split_multilabel_draws_per_label_pattern():
     rows, counts = np.unique(small.y, axis=0, return_counts=True)
     assert dict(zip(map(tuple, rows.astype(int).tolist()), counts.tolist())) == {
         (1, 0, 0): 30, (0, 1, 1): 15, (0, 0, 1): 5}
+
+
+def test_a_quantum_student_without_its_control_is_refused():
+    config = load_experiment("default.py:quick")
+    config.student_names = ("cnn1d", "nisq_vqc")
+    with pytest.raises(UserError, match=r"quantum student 'nisq_vqc' without its classical control 'nisq_mlp'"):
+        distill_config.check(config)
