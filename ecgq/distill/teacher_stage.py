@@ -68,7 +68,8 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
     members = [multiseed.Member(s) for s in seeds_from(seed, tcfg.train.n_seeds)]
     init_params = None
     if tcfg.checkpoint:
-        _, variables = teacher_lib.load_teacher(tcfg, task.n_outputs, jax.random.PRNGKey(seed))
+        rr_dim = data["train"]["rr"].shape[1] if task.use_rr else None
+        _, variables = teacher_lib.load_teacher(tcfg, task.n_outputs, jax.random.PRNGKey(seed), rr_dim)
         init_params = stack(variables["params"], len(members))
         meta["notes"].append(f"teacher initialised from {tcfg.checkpoint} (finetune={tcfg.finetune})")
     result = loop.fit(

@@ -158,13 +158,16 @@ def load_pretrained(checkpoint: str, n_leads: int):
     return from_torch_checkpoint(path, n_leads=n_leads)
 
 
-def with_new_head(module: ecgfounder.Net1D, key: jax.Array, pretrained_params, n_leads: int):
+def with_new_head(module: ecgfounder.Net1D, key: jax.Array, pretrained_params, n_leads: int,
+                  rr_dim: int | None = None):
     """Variables for ``module`` (new ``n_classes``): backbone from ``pretrained_params``, fresh head.
 
     Only the head is initialised (the backbone is checked against ``module`` by shape alone), so
-    attaching a head to the 30 M-parameter teacher costs no full-model compilation.
+    attaching a head to the 30 M-parameter teacher costs no full-model compilation. With
+    ``rr_dim`` the head also reads that many RR features (joined to the pooled features).
     """
-    expected = jax.eval_shape(module.init, key, jnp.zeros((1, 64, n_leads)))["params"]
+    rr = None if rr_dim is None else jnp.zeros((1, int(rr_dim)))
+    expected = jax.eval_shape(module.init, key, jnp.zeros((1, 64, n_leads)), rr)["params"]
     params = {}
     for name, sub in expected.items():
         if name == "dense":
@@ -181,17 +184,20 @@ def with_new_head(module: ecgfounder.Net1D, key: jax.Array, pretrained_params, n
     return {"params": params}
 
 
-def load_teacher(model_cfg: ml_collections.ConfigDict, n_outputs: int, key: jax.Array):
+def load_teacher(model_cfg: ml_collections.ConfigDict, n_outputs: int, key: jax.Array,
+                 rr_dim: int | None = None):
     """``(module, variables)``: the configured Net1D with a fresh ``n_outputs`` head.
 
     The backbone comes from ``model_cfg.checkpoint`` when set (random otherwise). Binary tasks use
     2 logits (softmax), multi-label tasks one logit per label (sigmoid); the loss decides which.
+    ``rr_dim``: the head also reads that many RR features (a study's ``use_rr``).
     """
     module = build_net1d(model_cfg, n_outputs)
+    rr = None if rr_dim is None else jnp.zeros((1, int(rr_dim)))
     if not model_cfg.checkpoint:
-        return module, jax.jit(module.init)(key, jnp.zeros((1, 64, model_cfg.n_leads)))
+        return module, jax.jit(module.init)(key, jnp.zeros((1, 64, model_cfg.n_leads)), rr)
     _, pretrained = load_pretrained(model_cfg.checkpoint, model_cfg.n_leads)
-    return module, with_new_head(module, key, pretrained["params"], model_cfg.n_leads)
+    return module, with_new_head(module, key, pretrained["params"], model_cfg.n_leads, rr_dim)
 
 
 def build_net1d(model_cfg: ml_collections.ConfigDict, n_outputs: int, _quantum_cfg=None) -> ecgfounder.Net1D:
