@@ -2,6 +2,11 @@
 
 The smallest classical baseline the quantum student is compared against: few enough parameters
 that the comparison with a handful of VQC weights is meaningful.
+
+Max-pooling goes through :func:`max_pool_1d` rather than ``nn.max_pool``: the same function and
+the same gradient, but XLA:CPU lowers the gradient of ``reduce_window`` (``select_and_scatter``)
+to index iotas, a variadic arg-max reduce-window and a scatter, which took about half of cnn1d's
+training step on a 2-core CPU (``experiments/bench_train_step.py`` times the step).
 """
 
 from __future__ import annotations
@@ -10,9 +15,38 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from ecgq.models.heads import concat_rr
 from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_config
+
+
+def max_pool_1d(x: jax.Array, window: int, stride: int) -> jax.Array:
+    """``nn.max_pool(x, (window,), strides=(stride,), padding="SAME")`` over the time axis (-2).
+
+    The same values (SAME padding with ``-inf``, NaN propagates) and the same gradient: each
+    window's gradient goes to its first maximal element, the ``>=`` selection of the gradient of
+    ``reduce_window``. Written as ``window`` strided slices joined by ``where`` so that the
+    backward pass is a few elementwise selects and strided pads instead of ``select_and_scatter``,
+    which XLA:CPU runs as index iotas, an arg-max reduce-window and a scatter (several times
+    slower than the whole forward pass on a 2-core CPU).
+    """
+    axis = x.ndim - 2
+    length = x.shape[axis]
+    out = -(-length // stride)
+    total = max((out - 1) * stride + window - length, 0)
+    if total:
+        pad = [(0, 0)] * x.ndim
+        pad[axis] = (total // 2, total - total // 2)
+        x = jnp.pad(x, pad, constant_values=-jnp.inf)
+    result = None
+    for offset in range(window):
+        part = jax.lax.slice_in_dim(x, offset, offset + (out - 1) * stride + 1, stride, axis=axis)
+        if result is None:
+            result = part
+        else:  # strictly greater: ties keep the earlier element, as select_and_scatter's >= does
+            result = jnp.where((part > result) | jnp.isnan(part), part, result)
+    return result
 
 
 class CNN1D(nn.Module):
@@ -39,7 +73,7 @@ class CNN1D(nn.Module):
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
             x = nn.relu(x)
             if self.pool_size > 1:
-                x = nn.max_pool(x, (self.pool_size,), strides=(self.pool_size,), padding="SAME")
+                x = max_pool_1d(x, self.pool_size, self.pool_size)
         x = concat_rr(x.mean(axis=-2), rr)
         x = nn.relu(nn.Dense(self.hidden)(x))
         x = nn.Dropout(self.dropout, deterministic=not train)(x)

@@ -40,6 +40,7 @@ def train_config() -> ml_collections.ConfigDict:
     c.min_delta = 0.0
     c.n_seeds = 3
     c.data_order = "shared"
+    c.member_axis = "auto"
     c.max_members_per_chunk = 0
     c.memory_budget_gb = 0.0
     c.steps_per_call = 50
@@ -88,6 +89,9 @@ FIELD_DOCS: dict[str, str] = {
     "min_delta": "Smallest change of the selection metric that counts as an improvement.",
     "n_seeds": "Independent seeds (init and dropout keys) trained together as one vmapped program.",
     "data_order": "'shared': all seeds see the same batch order; 'per_seed': each seed shuffles with its own key.",
+    "member_axis": "How the members (seeds x KD settings) share the device: 'vmap' (one vmapped program per step), "
+                   "'loop' (one jitted single-member step per member) or 'auto' (loop on CPU, where the vmapped "
+                   "program is slower, vmap elsewhere); results agree to float rounding.",
     "max_members_per_chunk": "Upper bound on seeds x settings trained in one vmapped program; 0 = decided from memory.",
     "memory_budget_gb": "Memory the vmapped program may use when sizing chunks; 0 = half the free device memory.",
     "steps_per_call": "Optimiser steps between two progress-bar updates (each step is one jitted, vmapped call).",
@@ -101,6 +105,7 @@ SELECTION_METRICS = ("balanced_accuracy", "loss")
 CLASS_WEIGHTINGS = ("balanced", "none")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 DATA_ORDERS = ("shared", "per_seed")
+MEMBER_AXES = ("auto", "vmap", "loop")
 
 
 def _require(ok: bool, where: str, field: str, message: str) -> None:
@@ -123,7 +128,8 @@ def check_train_config(cfg: ml_collections.ConfigDict, where: str = "train") -> 
     _require(0 <= float(cfg.min_lr_ratio) <= 1, where, "min_lr_ratio", f"must be in [0, 1], got {cfg.min_lr_ratio}.")
     for field, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
                            ("selection_metric", SELECTION_METRICS), ("class_weighting", CLASS_WEIGHTINGS),
-                           ("compute_dtype", COMPUTE_DTYPES), ("data_order", DATA_ORDERS)):
+                           ("compute_dtype", COMPUTE_DTYPES), ("data_order", DATA_ORDERS),
+                           ("member_axis", MEMBER_AXES)):
         _require(cfg[field] in allowed, where, field, f"must be one of {list(allowed)}, got {cfg[field]!r}.")
     if cfg.trainable_regex:
         import re

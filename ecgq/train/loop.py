@@ -1,11 +1,15 @@
-"""The epoch loop of a vmapped training run: model selection and early stopping on validation.
+"""The epoch loop of a multi-member training run: model selection and early stopping on validation.
 
 ``fit`` trains every member of one chunk for up to ``cfg.epochs`` epochs. After each epoch it
 scores every member on the *validation* split only, keeps each member's best-on-validation state
 (the state reported on test later), counts patience per member, and stops when every member has
-run out of patience. Members that stopped keep training inside the vmapped program (lanes cannot
-leave it) but their best state and counters are frozen, which is exactly what stopping them alone
-would give.
+run out of patience. Members that stopped keep training with the others (a vmapped lane cannot
+leave its program, and the looped members do the same so that both give identical runs) but their
+best state and counters are frozen, which is exactly what stopping them alone would give.
+
+The members of a chunk run as one vmapped program on accelerators and one after another on CPU,
+where the vmapped program is the slower of the two (``multiseed.resolve_member_axis``); the state
+is stacked along the member axis either way, so checkpoints and results do not depend on it.
 
 Periodic Orbax checkpoints make a rerun resume where the last save left off; a run whose last save
 is marked finished returns its saved result without training.
@@ -103,9 +107,11 @@ def fit(
     per_member = cfg.data_order == "per_seed"
     if cfg.data_order not in ("shared", "per_seed"):
         raise ValueError(f"train.data_order must be 'shared' or 'per_seed', got {cfg.data_order!r}")
-    run_steps = multiseed.make_multi_step(train_step, per_member)
-    multi_eval = multiseed.make_multi_eval(steps.make_eval_step(cfg.compute_dtype))
+    member_axis = multiseed.resolve_member_axis(cfg.get("member_axis", "auto"))
+    run_steps = multiseed.make_multi_step(train_step, per_member, member_axis)
+    multi_eval = multiseed.make_multi_eval(steps.make_eval_step(cfg.compute_dtype), member_axis)
     hparams = multiseed.hparams_of(members)
+    log.info("%s: %d member(s), member axis %s", desc, n_members, member_axis)
 
     loop = {
         "best_val": np.full(n_members, -np.inf, np.float32),

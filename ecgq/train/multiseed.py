@@ -1,10 +1,12 @@
-"""N seeds (times KD settings) of one model trained as ONE jitted, vmapped program.
+"""N seeds (times KD settings) of one model trained together along a member axis.
 
-A *member* is one lane of the vmapped axis: a seed plus a (temperature, alpha) pair. Every member
+The member axis is one jitted, vmapped program on accelerators and a loop of jitted single-member
+steps on CPU (:func:`resolve_member_axis` says why); the state is stacked along it either way.
+A *member* is one lane of the member axis: a seed plus a (temperature, alpha) pair. Every member
 gets its own init and dropout keys from its seed, so the same seed under different KD settings
 starts from the same weights (paired comparisons). Temperatures and alphas are arrays along the
-member axis, which makes a T x alpha x seeds grid a single program. ``alpha = 0`` is exactly
-cross-entropy, so the no-KD baseline shares the program with the KD settings.
+member axis, which makes a T x alpha x seeds grid a single run. ``alpha = 0`` is exactly
+cross-entropy, so the no-KD baseline trains alongside the KD settings.
 
 When the member axis would not fit in memory it is cut into chunks that run one after another
 (``plan_chunks``); members are independent, so chunking never changes a result.
@@ -13,6 +15,7 @@ When the member axis would not fit in memory it is cut into chunks that run one 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -22,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ecgq.train.config import MEMBER_AXES
 from ecgq.train.state import TrainState
 
 
@@ -88,12 +92,36 @@ def make_init_fn(model, tx: optax.GradientTransformation, sample: dict, init_par
     return lambda keys: init(keys, init_params)
 
 
+def resolve_member_axis(member_axis: str = "auto", backend: str | None = None) -> str:
+    """``"vmap"`` or ``"loop"``: how the members of one chunk share the device.
+
+    ``"auto"`` loops on CPU and vmaps elsewhere. Why: XLA:CPU turns a convolution vmapped over
+    the member axis (a kernel per member) into a grouped convolution far off its fast path, so one
+    vmapped step of 8 members costs more than 8 single-member steps. ``experiments/bench_train_step.py``
+    measures it (vmap/loop, 8 members, batch 256, on the 2-core CPU of issue 9: 1.6-2.5 for the
+    conv students, 1.3 for nisq_vqc). The exception is nisq_mlp (248 parameters, a step of a few
+    dispatches), where the loop's dispatches cost more than the arithmetic (vmap/loop 0.5, a
+    few milliseconds per step where the conv students gain hundreds). On an accelerator the
+    vmapped program keeps the device busy where one member alone would not, which is what the
+    member axis is for.
+
+    A fixed rule rather than a timing taken at run time: looped and vmapped members agree to float
+    rounding (about 1e-7), not bit for bit, so a choice that followed the machine's load could
+    change a rerun's (or a resumed run's) numbers.
+    """
+    if member_axis not in MEMBER_AXES:
+        raise ValueError(f"member_axis must be one of {MEMBER_AXES}, got {member_axis!r}")
+    if member_axis != "auto":
+        return member_axis
+    return "loop" if (backend or jax.default_backend()) == "cpu" else "vmap"
+
+
 def seed_keys(members: Sequence[Member]) -> jax.Array:
     """Raw uint32 PRNG keys, one per member (raw keys checkpoint as plain arrays)."""
     return jnp.stack([jax.random.PRNGKey(m.seed) for m in members])
 
 
-def make_multi_step(train_step: Callable, per_member_order: bool) -> Callable:
+def make_multi_step(train_step: Callable, per_member_order: bool, member_axis: str = "auto") -> Callable:
     """``run(state, hparams, idx, data) -> (state, losses)``: K steps for every member.
 
     ``idx`` holds batch indices into ``data``: ``(K, B)`` when the data order is shared, or
@@ -101,32 +129,85 @@ def make_multi_step(train_step: Callable, per_member_order: bool) -> Callable:
     members and never copied per member; the batch gather happens inside the jitted step. The
     state is donated, so its memory is reused step to step.
 
+    ``member_axis`` (see :func:`resolve_member_axis`): ``"vmap"`` runs all members as one vmapped
+    program per step; ``"loop"`` splits the stacked state into members once per call, runs the
+    K steps of each member with the plain jitted single-member step, and stacks the members again
+    (so checkpoints, model selection and chunking see the same stacked pytree either way). Both
+    give each member its own keys, hparams and batches, so a member trains the same in both.
+
     Each step is one jitted call driven from Python rather than a ``lax.scan`` over K steps: on
     XLA:CPU, convolutions inside a while-loop body fall off the fast path (an order of magnitude
     slower per step for vmapped resnet1d seeds), while a dispatch costs well under a millisecond.
     """
+    axis = resolve_member_axis(member_axis)
 
     def one_member(state, hparams, ids, data):
         batch = {k: v[ids] for k, v in data.items()}
         state, metrics = train_step(state, batch, hparams)
         return state, metrics["loss"]
 
-    step = jax.jit(jax.vmap(one_member, in_axes=(0, 0, 0 if per_member_order else None, None)),
-                   donate_argnums=(0,))
+    if axis == "vmap":
+        step = jax.jit(jax.vmap(one_member, in_axes=(0, 0, 0 if per_member_order else None, None)),
+                       donate_argnums=(0,))
+
+        def run(state, hparams, idx, data):
+            losses = []
+            for k in range(idx.shape[-2]):
+                state, loss = step(state, hparams, idx[..., k, :], data)
+                losses.append(loss)
+            return state, jnp.stack(losses, axis=-1)
+
+        return run
+
+    step = jax.jit(one_member, donate_argnums=(0,))
 
     def run(state, hparams, idx, data):
+        n_members = jax.tree_util.tree_leaves(hparams)[0].shape[0]
+        states, member_hparams = unstack(state, n_members), unstack(hparams, n_members)
+        idx = np.asarray(idx)
         losses = []
-        for k in range(idx.shape[-2]):
-            state, loss = step(state, hparams, idx[..., k, :], data)
-            losses.append(loss)
-        return state, jnp.stack(losses, axis=-1)
+        for i in range(n_members):
+            ids, member_losses = (idx[i] if per_member_order else idx), []
+            for k in range(ids.shape[0]):
+                states[i], loss = step(states[i], member_hparams[i], ids[k], data)
+                member_losses.append(loss)
+            losses.append(jnp.stack(member_losses))
+        return stack(states), jnp.stack(losses)
 
     return run
 
 
-def make_multi_eval(eval_step: Callable) -> Callable:
-    """``eval(state, batch) -> logits (members, batch, outputs)``; the batch is shared."""
-    return jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
+@functools.partial(jax.jit, static_argnums=1)
+def unstack(tree, n: int) -> list:
+    """``[member 0, ..., member n-1]`` of a pytree with a leading member axis (one dispatch)."""
+    return [jax.tree_util.tree_map(lambda a, i=i: a[i], tree) for i in range(n)]
+
+
+@jax.jit
+def stack(trees: list):
+    """The inverse of :func:`unstack`."""
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def _member(tree, i):
+    return jax.tree_util.tree_map(lambda a: a[i], tree)
+
+
+def make_multi_eval(eval_step: Callable, member_axis: str = "auto") -> Callable:
+    """``eval(state, batch) -> logits (members, batch, outputs)``; the batch is shared.
+
+    ``member_axis`` as in :func:`make_multi_step`: one vmapped program, or one jitted
+    single-member program per member (reading member ``i`` out of the stacked state).
+    """
+    if resolve_member_axis(member_axis) == "vmap":
+        return jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
+    member_eval = jax.jit(lambda state, i, batch: eval_step(_member(state, i), batch))
+
+    def multi_eval(state, batch):
+        n_members = jax.tree_util.tree_leaves(state.params)[0].shape[0]
+        return jnp.stack([member_eval(state, np.int32(i), batch) for i in range(n_members)])
+
+    return multi_eval
 
 
 def predict(multi_eval: Callable, state: TrainState, data: dict[str, np.ndarray], batch_size: int) -> np.ndarray:

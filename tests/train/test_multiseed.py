@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from ecgq.distill.losses import kd_batch_loss
 from ecgq.train import loop, multiseed, steps
@@ -23,7 +24,8 @@ def _train_plain(init, step, member, data, order, teacher=None):
     return state
 
 
-def test_vmapped_seeds_equal_one_by_one(tiny_data, tiny_cfg, tiny_model):
+@pytest.mark.parametrize("member_axis", ["vmap", "loop"])
+def test_members_equal_one_by_one(tiny_data, tiny_cfg, tiny_model, member_axis):
     train, _ = tiny_data
     model = tiny_model()
     teacher = np.random.default_rng(3).normal(size=(len(train["x"]), 2)).astype(np.float32)
@@ -36,7 +38,7 @@ def test_vmapped_seeds_equal_one_by_one(tiny_data, tiny_cfg, tiny_model):
     state = multiseed.make_init_fn(model, tx, data)(multiseed.seed_keys(members))
     weights = steps.class_weights_from_labels(train["y"], 2, tiny_cfg.class_weighting, False)
     train_step = steps.make_train_step(head_kind(2, False), weights, loss_fn=kd_batch_loss)
-    run = multiseed.make_multi_step(train_step, per_member_order=False)
+    run = multiseed.make_multi_step(train_step, per_member_order=False, member_axis=member_axis)
     state, losses = run(state, multiseed.hparams_of(members), jnp.asarray(order), {k: jnp.asarray(v) for k, v in data.items()})
     assert losses.shape == (6, spe)
     plain_init, plain_step = multiseed.make_init_fn(model, tx, data), jax.jit(train_step)
@@ -53,9 +55,11 @@ def test_vmapped_seeds_equal_one_by_one(tiny_data, tiny_cfg, tiny_model):
     assert not np.allclose(p[0], p[2])
 
 
-def test_per_seed_order_and_fit_match_single_member_fits(tiny_data, tiny_cfg, tiny_model):
+@pytest.mark.parametrize("member_axis", ["vmap", "loop"])
+def test_per_seed_order_and_fit_match_single_member_fits(tiny_data, tiny_cfg, tiny_model, member_axis):
     train, val = tiny_data
     tiny_cfg.data_order = "per_seed"
+    tiny_cfg.member_axis = member_axis
     tiny_cfg.epochs = 2
     members = [multiseed.Member(0), multiseed.Member(5)]
     both = loop.fit(model=tiny_model(), members=members, cfg=tiny_cfg, train=train, val=val, head="softmax",
