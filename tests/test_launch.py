@@ -103,6 +103,7 @@ PROBES = {
     "bad alpha": (["--config.distill.alphas=(2.0,)"], "--config.distill.alphas"),
     "circuit too small for the latent": (["--config.students.ae_vqc.latent_dim=4"], "latent_dim"),
     "rr without beats": (["--config.use_rr=True"], "use_rr"),
+    "unknown rr feature": (["--config.rr_features=pre_rr,heart_rate"], "--config.rr_features"),
 }
 
 

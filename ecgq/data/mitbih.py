@@ -117,7 +117,10 @@ def build(cfg, data_dir: str) -> Splits:
         x = np.concatenate(xs) if xs else np.zeros((0, cfg.window_length, len(leads)), np.float32)
         cat = lambda parts, shape, dt: np.concatenate(parts) if parts else np.zeros(shape, dt)
         ids_ = cat(ids, (0,), str)
-        split = make_split(preprocess.normalize_windows(x, cfg.normalize), cat(ys, (0,), np.int32),
+        x = preprocess.normalize_windows(x, cfg.normalize)
+        if cfg.subtract_record_median:
+            x = preprocess.subtract_record_median(x, ids_)
+        split = make_split(x, cat(ys, (0,), np.int32),
                            ids_, ids_, cat(rrs, (0, len(RR_FEATURES)), np.float32),
                            beat=cat(beats, (0,), np.int64))
         return split, {k: v for k, v in dropped.items() if v}
@@ -176,12 +179,15 @@ DATASETS.register(DatasetSpec(
     tasks=("aami5", "binary"),
     build=build,
     source_files=source_files,
-    fields={"intra_patient": False, "window_offset": -1, "pad_edges": False},
+    fields={"intra_patient": False, "window_offset": -1, "pad_edges": False, "subtract_record_median": False},
     docs={
         "intra_patient": "LEAKY intra-patient beat split (same patients in train and test). For comparison with leaky literature only; never report it as a result.",
         "window_offset": "Samples before the R peak in each beat window; -1 = window_length // 2 (centred).",
         "pad_edges": "Extend each record by its first/last value so that beats near its ends keep a whole window "
                      "(instead of being dropped); a long multi-beat teacher view uses it to see every student beat.",
+        "subtract_record_median": "Subtract each record's median beat window (after normalisation) from its beats: "
+                                  "morphology relative to the patient's own usual beat, which transfers across "
+                                  "patients as the RR ratios do. Uses no labels (a test record's own beats).",
     },
     defaults={"leads": "MLII"},
     physionet=PhysioNetSource("mitdb", "mitdb", "RECORDS", extra_files=("RECORDS",)),

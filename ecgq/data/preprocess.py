@@ -83,6 +83,22 @@ def normalize_windows(x: np.ndarray, mode: str) -> np.ndarray:
     raise DataError(f"Unknown data.normalize={mode!r}; choose 'window', 'record' or 'none'.")
 
 
+def subtract_record_median(x: np.ndarray, records: np.ndarray) -> np.ndarray:
+    """Each window of (n, time, leads) minus the sample-wise median window of its record.
+
+    Why: beat morphology differs more between patients than between a patient's normal and
+    abnormal beats, so a beat's shape transfers to new patients only relative to that patient's
+    own usual beat, as an RR interval does only relative to the patient's mean RR. Most beats of
+    a record are normal, so its median beat is close to the patient's normal beat. No label is
+    used: a test record's median comes from its own unlabelled beats, like its mean RR.
+    """
+    out = np.array(x, np.float32, copy=True)
+    for record in np.unique(records):
+        rows = records == record
+        out[rows] -= np.median(out[rows], axis=0)
+    return out
+
+
 def check_signal(x: np.ndarray, record: str) -> None:
     """Raise RecordError for NaN or flat leads: they would silently become all-zero windows."""
     from ecgq.data.errors import SKIP_HINT, RecordError

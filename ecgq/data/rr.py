@@ -14,6 +14,8 @@ no plausible interval at all falls back to ``DEFAULT_RR``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "record_rr", "pre_rr_norm", "post_rr_norm", "local_rr_norm")
@@ -48,3 +50,21 @@ def rr_features(beat_samples: np.ndarray, fs: float) -> np.ndarray:
         rr = np.stack([pre, post, local], axis=1)
     record = np.full((n, 1), rr[:, 0].mean() if n else DEFAULT_RR)
     return np.concatenate([rr, record, rr / record], axis=1).astype(np.float32)
+
+
+def select_rr(split, names):
+    """``split`` with only the RR features ``names`` (a subset of :data:`RR_FEATURES`, in that
+    order of columns); unchanged when it has no RR features.
+
+    Why a choice at all: ``record_rr`` (and the un-normalised seconds) are nearly constant within a
+    record, so a model with capacity can use them to tell the training patients apart and learn
+    each patient's labels instead of the rhythm; the ratios to the record's mean transfer to new
+    patients."""
+    if split.rr is None:
+        return split
+    unknown = [n for n in names if n not in RR_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown RR features {unknown}; choose from {list(RR_FEATURES)}")
+    cols = [RR_FEATURES.index(n) for n in names]
+    return dataclasses.replace(split, rr=np.ascontiguousarray(split.rr[:, cols]))
+

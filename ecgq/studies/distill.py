@@ -105,10 +105,10 @@ def fit_models_to_data(config, student_splits, teacher_splits) -> None:
         _abstract_init(name, model, sized_input_shape(name, cfg, data_view), rr_dim, where)
 
 
-def _describe(leads, length: int, rate: float, n_train: int, rr_dim: int | None) -> str:
+def _describe(leads, length: int, rate: float, n_train: int, rr_names: tuple[str, ...] | None) -> str:
     seconds = f" = {length / rate:.2f} s at {rate:g} Hz" if rate else ""
     text = f"{','.join(leads)}: {length}-sample windows{seconds}; {n_train} training windows"
-    return text + (f"; {rr_dim} RR features" if rr_dim else "; no RR features")
+    return text + (f"; {len(rr_names)} RR features ({', '.join(rr_names)})" if rr_names else "; no RR features")
 
 
 def model_inputs(config, splits, teacher_splits) -> dict[str, str]:
@@ -116,15 +116,19 @@ def model_inputs(config, splits, teacher_splits) -> dict[str, str]:
     and duration after the teacher's adapter, how many training windows, RR features or not."""
     from ecgq.models import InputView, sized_input_shape
 
-    rr_dim = int(splits.train.rr.shape[1]) if config.use_rr and splits.train.rr is not None else None
+    rr_names = None
+    if config.use_rr and splits.train.rr is not None:
+        from ecgq.data.rr import RR_FEATURES
+
+        rr_names = tuple(config.get("rr_features", ())) or RR_FEATURES
     tinfo = teacher_splits.info
     tview = InputView(int(teacher_splits.train.x.shape[1]), tuple(tinfo.lead_names), float(tinfo.sampling_rate))
     tlength = sized_input_shape(config.teacher.name, config.teacher, tview)[0]
     trate = float(config.teacher.get("sampling_rate") or tinfo.sampling_rate)
     tleads = tuple(config.teacher.lead_order.split(",")) if config.teacher.get("lead_order") else tinfo.lead_names
-    out = {config.teacher.name: _describe(tleads, tlength, trate, len(teacher_splits.train), rr_dim)}
+    out = {config.teacher.name: _describe(tleads, tlength, trate, len(teacher_splits.train), rr_names)}
     student = _describe(splits.info.lead_names, int(splits.train.x.shape[1]), float(splits.info.sampling_rate),
-                        len(splits.train), rr_dim)
+                        len(splits.train), rr_names)
     out.update({name: student for name in config.student_names})
     return out
 
@@ -146,6 +150,8 @@ def load_study_splits(config, meta: dict):
             s: subsample_split(getattr(splits, s), int(sub[s]), int(sub.seed) + i) for i, s in enumerate(SPLITS)})
         meta["notes"].append(f"SUBSAMPLED splits: at most {sub.train}/{sub.val}/{sub.test} "
                              "train/val/test windows (0 = all), class-stratified")
+    if config.use_rr and config.get("rr_features", ()):
+        splits = _select_rr(splits, tuple(config.rr_features))
     teacher_splits = splits
     view = distill_config.teacher_view(config)
     if view is not None:
@@ -155,7 +161,15 @@ def load_study_splits(config, meta: dict):
             from ecgq.data.align import align_beats
 
             teacher_splits = align_beats(teacher_splits, splits)  # the students' beats, one to one
+        if config.use_rr and config.get("rr_features", ()):
+            teacher_splits = _select_rr(teacher_splits, tuple(config.rr_features))
     return splits, teacher_splits
+
+
+def _select_rr(splits, names: tuple[str, ...]):
+    from ecgq.data.rr import select_rr
+
+    return dataclasses.replace(splits, **{s: select_rr(getattr(splits, s), names) for s in SPLITS})
 
 
 def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, start: float) -> dict:

@@ -42,6 +42,9 @@ STUDY_DOCS: dict[str, str] = {
                      "A quantum student needs its classical control beside it (ae_vqc: ae_mlp; nisq_vqc: nisq_mlp); "
                      "naming students by flag adds the controls.",
     "use_rr": "Feed the RR-interval features to every model (only for datasets that provide them, e.g. mitbih).",
+    "rr_features": "Which RR features every model reads when use_rr (names of ecgq.data.rr.RR_FEATURES, in any "
+                   "order; () = all). record_rr and the intervals in seconds are nearly constant within a record, "
+                   "so they can identify training patients; the *_norm ratios transfer to new ones.",
     "teacher.name": "Teacher model (a registered teacher, e.g. 'ecgfounder_small' or 'ecgfounder').",
     "teacher.train.n_seeds": "Teacher seeds (the first one is distilled; more only give the teacher's own CI).",
     "subsample.train": "Keep at most this many training windows (class-stratified random; 0 = all). Smoke runs only.",
@@ -102,6 +105,7 @@ def distill_study_config(data_name: str, student_names=DEFAULT_STUDENTS, teacher
     c.data = data_config(data_name)
     c.quantum = quantum_config()
     c.use_rr = False
+    c.rr_features = ()
     c.teacher = teacher_config(teacher_name)
     c.student_names = tuple(student_names)
     c.students = ml_collections.ConfigDict({name: student_config(name, n_seeds) for name in student_names})
@@ -196,6 +200,12 @@ def check(config: ml_collections.ConfigDict) -> None:
     if config.use_rr and not dataset(config.data.name).rr_features:
         raise ConfigError(f"--config.use_rr=True but dataset {config.data.name!r} provides no RR features; "
                           "set it to False.")
+    from ecgq.data.rr import RR_FEATURES
+
+    unknown = [n for n in config.get("rr_features", ()) if n not in RR_FEATURES]
+    if unknown or len(set(config.get("rr_features", ()))) != len(config.get("rr_features", ())):
+        raise ConfigError(f"--config.rr_features={tuple(config.rr_features)}: {unknown or 'repeated names'}; "
+                          f"choose distinct names from {list(RR_FEATURES)} (() = all).")
     tspec = model_spec(config.teacher.name, "teacher.name")
     if tspec.role != "teacher":
         raise ConfigError(f"--config.teacher.name={config.teacher.name!r} is a {tspec.role}, not a teacher.")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import wfdb
 
 from ecgq.data import mitbih
-from ecgq.data.rr import MAX_RR, MIN_RR, RR_FEATURES, rr_features
+from ecgq.data.rr import MAX_RR, MIN_RR, RR_FEATURES, rr_features, select_rr
 from ecgq.data.summary import check_disjoint
+from ecgq.data.types import make_split
 from ecgq.data.wfdb_io import read_record
 
 # de Chazal et al. 2004, Table I (AAMI classes N, S, V, F, Q).
@@ -98,6 +100,17 @@ def test_rr_features_on_known_intervals():
     np.testing.assert_allclose(rr[:, 3], np.mean([1, 1, 1, 1.5]))  # the record's mean pre-RR
     np.testing.assert_allclose(rr[:, 4], rr[:, 0] / rr[:, 3], rtol=1e-6)
     np.testing.assert_allclose(rr[:, 6], rr[:, 2] / rr[:, 3], rtol=1e-6)
+
+
+def test_select_rr_keeps_the_named_columns_in_the_order_given():
+    rr = np.arange(3 * len(RR_FEATURES), dtype=np.float32).reshape(3, -1)
+    split = make_split(np.zeros((3, 8, 1), np.float32), np.zeros(3, np.int32), np.array(["a"] * 3),
+                       np.array(["a"] * 3), rr=rr)
+    kept = select_rr(split, ("post_rr_norm", "pre_rr"))
+    np.testing.assert_array_equal(kept.rr, rr[:, [RR_FEATURES.index("post_rr_norm"), 0]])
+    assert split.rr.shape[1] == len(RR_FEATURES)  # the input split is left alone
+    with pytest.raises(ValueError, match="unknown RR features"):
+        select_rr(split, ("pre_rr", "heart_rate"))
 
 
 def test_implausible_intervals_are_replaced_by_the_records_median():

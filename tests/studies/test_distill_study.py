@@ -55,7 +55,7 @@ def test_tiny_mitbih_study_end_to_end_and_rerun(mitdb_dir, tmp_path, capsys):
     assert saved["students"]["ae_vqc"]["window_length"] == 256
     # What each model saw: the teacher a 2.5 s multi-beat context of the students' beats, one to one.
     inputs = doc["meta"]["inputs"]
-    assert "7 RR features" in inputs["cnn1d"] and "256-sample windows = 0.71 s at 360 Hz" in inputs["cnn1d"]
+    assert "3 RR features (pre_rr_norm, post_rr_norm, local_rr_norm)" in inputs["cnn1d"] and "256-sample windows = 0.71 s at 360 Hz" in inputs["cnn1d"]
     assert "448-sample windows = 2.49 s at 180 Hz" in inputs["ecgfounder_small"]
     assert any("of the students' beats, one to one" in n for n in doc["meta"]["notes"])
     assert "## What each model saw" in (tmp_path / "results.md").read_text()
