@@ -55,11 +55,11 @@ def test_members_equal_one_by_one(tiny_data, tiny_cfg, tiny_model, member_axis):
     assert not np.allclose(p[0], p[2])
 
 
-@pytest.mark.parametrize("member_axis", ["vmap", "loop"])
-def test_per_seed_order_and_fit_match_single_member_fits(tiny_data, tiny_cfg, tiny_model, member_axis):
+def test_per_seed_order_and_fit_match_single_member_fits(tiny_data, tiny_cfg, tiny_model):
+    """Through ``loop.fit`` with the CPU's member axis (the loop); ``test_members_equal_one_by_one``
+    covers both axes step by step."""
     train, val = tiny_data
     tiny_cfg.data_order = "per_seed"
-    tiny_cfg.member_axis = member_axis
     tiny_cfg.epochs = 2
     members = [multiseed.Member(0), multiseed.Member(5)]
     both = loop.fit(model=tiny_model(), members=members, cfg=tiny_cfg, train=train, val=val, head="softmax",
