@@ -83,4 +83,5 @@ def test_released_teacher_is_fine_tuned_inside_a_study_as_a_linear_probe(mitdb_d
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[0])  # the backbone never moved
     assert trained["dense"]["kernel"].shape[-1] == 2
     # the preset feeds the RR features to every model: the new head reads them beside the backbone
-    assert config.use_rr and trained["dense"]["kernel"].shape[-2] == released["params"]["dense"]["kernel"].shape[0] + 7
+    n_rr = len(config.rr_features)  # the preset's RR ratios
+    assert config.use_rr and trained["dense"]["kernel"].shape[-2] == released["params"]["dense"]["kernel"].shape[0] + n_rr
