@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import os
 import pathlib
+import tempfile
 
 import pytest
+
+# The suite's small models spend most of their time in XLA's compiler, not in running: compile
+# cheaply (LLVM's expensive passes off) and let the xdist workers and later runs share compiled
+# programs. (The default threefry PRNG stays: XLA's rbg generator would compile faster but draws
+# different bits under vmap, which would break the guarantee that vmapped members equal looped
+# ones.) Set before JAX starts; a caller's own settings win.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"ecgq-tests-xla-{os.getuid()}"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 
 @pytest.fixture(scope="session")

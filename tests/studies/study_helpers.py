@@ -26,9 +26,11 @@ def shrink(config, students=None, n_seeds: int = 2):
     config.teacher.train.epochs = 1
     config.teacher.train.batch_size = 64
     config.teacher.train.progress = False
+    config.teacher.train.eval_batch_size = 64  # every split in 64-row batches: one eval compile per model
     for name in config.student_names:
         t = config.students[name].train
         t.epochs, t.n_seeds, t.batch_size, t.progress = 1, n_seeds, 64, False
+        t.eval_batch_size = 64
         if "pretrain" in config.students[name]:
             config.students[name].pretrain.epochs = 1
     config.eval.latency_batch_sizes = (1, 8)
