@@ -11,6 +11,7 @@ from __future__ import annotations
 import ml_collections
 
 from ecgq.errors import ConfigError
+from ecgq.train.sampling import EPOCH_SAMPLINGS
 
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "lamb", "lion", "rmsprop")
 SCHEDULES = ("cosine_restarts", "cosine", "constant")
@@ -33,6 +34,7 @@ def train_config() -> ml_collections.ConfigDict:
     c.min_lr_ratio = 0.01
     c.grad_clip_norm = 1.0
     c.class_weighting = "balanced"
+    c.epoch_sampling = "all"
     c.compute_dtype = "float32"
     c.trainable_regex = ""
     c.selection_metric = "balanced_accuracy"
@@ -82,6 +84,9 @@ FIELD_DOCS: dict[str, str] = {
     "min_lr_ratio": "Lowest learning rate of a cycle as a fraction of learning_rate.",
     "grad_clip_norm": "Clip gradients to this global L2 norm; 0 disables clipping.",
     "class_weighting": "'balanced' weights each sample by n/(k*count(class)) from the training split; 'none'.",
+    "epoch_sampling": "'all': every epoch visits every training sample; 'undersample': every minority-class sample "
+                      "and as many majority samples as the next largest class has, a new slice of the majority "
+                      "class each epoch (single-label tasks; class_weighting then balances the epoch's counts).",
     "compute_dtype": "'float32' or 'bfloat16' (forward/backward in bf16 with f32 master weights; accelerators only, CPU stays f32).",
     "trainable_regex": "Only parameters whose '/'-joined path matches this regex are updated ('' = all); e.g. 'head' for a linear probe.",
     "selection_metric": "Validation metric for best-epoch selection and early stopping: 'balanced_accuracy' or 'loss'.",
@@ -128,6 +133,7 @@ def check_train_config(cfg: ml_collections.ConfigDict, where: str = "train") -> 
     _require(0 <= float(cfg.min_lr_ratio) <= 1, where, "min_lr_ratio", f"must be in [0, 1], got {cfg.min_lr_ratio}.")
     for field, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
                            ("selection_metric", SELECTION_METRICS), ("class_weighting", CLASS_WEIGHTINGS),
+                           ("epoch_sampling", EPOCH_SAMPLINGS),
                            ("compute_dtype", COMPUTE_DTYPES), ("data_order", DATA_ORDERS),
                            ("member_axis", MEMBER_AXES)):
         _require(cfg[field] in allowed, where, field, f"must be one of {list(allowed)}, got {cfg[field]!r}.")

@@ -28,8 +28,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ecgq.eval.metrics import balanced_accuracy_fast
-from ecgq.train import checkpoints, multiseed, objectives, steps
+from ecgq.train import checkpoints, multiseed, objectives, sampling, steps
 from ecgq.train.multiseed import Member
+from ecgq.train.sampling import epoch_order
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,6 @@ class FitResult:
     best_state: object
     history: dict
     resumed_from: int | None
-
-
-def epoch_order(seed: int, epoch: int, n: int, n_steps: int, batch: int) -> np.ndarray:
-    """Batch indices ``(n_steps, batch)`` of one epoch: a pure function of (seed, epoch), which is
-    what makes a resumed run draw exactly the batches of an uninterrupted one."""
-    perm = np.random.default_rng([int(seed), int(epoch)]).permutation(n)
-    return perm[: n_steps * batch].reshape(n_steps, batch).astype(np.int32)
 
 
 def validation_score(logits: np.ndarray, y: np.ndarray, head: str, metric: str, multilabel: bool) -> np.ndarray:
@@ -96,10 +90,14 @@ def fit(
     """
     n_members = len(members)
     n = len(train["x"])
-    batch = min(int(cfg.batch_size), n)
-    spe = steps.steps_per_epoch(n, int(cfg.batch_size))
+    n_outputs = _n_outputs(train, val)
+    groups = sampling.class_groups(train["y"], cfg.epoch_sampling, multilabel)
+    n_epoch = sampling.epoch_size(n, groups)
+    batch = min(int(cfg.batch_size), n_epoch)
+    spe = steps.steps_per_epoch(n_epoch, int(cfg.batch_size))
     class_weights = steps.class_weights_from_labels(
-        train["y"], _n_outputs(train, val), cfg.class_weighting, multilabel)
+        train["y"], n_outputs, cfg.class_weighting, multilabel,
+        counts=sampling.epoch_class_counts(groups, train["y"], max(n_outputs, 2)))
     tx = steps.make_optimizer(cfg, spe, trainable_fn)
     init_fn = multiseed.make_init_fn(model, tx, train, init_params)
     keys = multiseed.seed_keys(members)
@@ -147,9 +145,9 @@ def fit(
     epoch = start_epoch - 1
     for epoch in range(start_epoch, int(cfg.epochs)):
         if per_member:
-            order = np.stack([epoch_order(s, epoch, n, spe, batch) for s in seeds])
+            order = np.stack([epoch_order(s, epoch, n, spe, batch, groups) for s in seeds])
         else:
-            order = epoch_order(data_seed, epoch, n, spe, batch)
+            order = epoch_order(data_seed, epoch, n, spe, batch, groups)
         epoch_losses = []
         for start in range(0, spe, chunk):
             idx = order[..., start:start + chunk, :]

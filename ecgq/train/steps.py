@@ -113,20 +113,23 @@ def make_optimizer(cfg: ml_collections.ConfigDict, steps_per_epoch: int,
     return tx
 
 
-def class_weights_from_labels(y: np.ndarray, n_outputs: int, mode: str, multilabel: bool) -> np.ndarray:
+def class_weights_from_labels(y: np.ndarray, n_outputs: int, mode: str, multilabel: bool,
+                              counts: np.ndarray | None = None) -> np.ndarray:
     """Per-class weights ``n / (k * count)`` from the training labels ('balanced'), or ones.
 
     Computed once from the training split and passed to the step as a constant: validation and
-    test labels never influence training.
+    test labels never influence training. ``counts`` (samples per class of one epoch, when the
+    epochs undersample: ``sampling.epoch_class_counts``) replaces the counts of the whole split.
     """
     k = max(n_outputs, 2) if not multilabel else n_outputs
     if mode == "none":
         return np.ones(k, np.float32)
     if mode != "balanced":
         raise ValueError(f"train.class_weighting must be 'balanced' or 'none', got {mode!r}")
-    counts = np.asarray(y).sum(axis=0) if multilabel else np.bincount(np.asarray(y).astype(int), minlength=k)
-    counts = np.maximum(counts.astype(np.float64), 1.0)
-    n = len(y)
+    if counts is None:
+        counts = np.asarray(y).sum(axis=0) if multilabel else np.bincount(np.asarray(y).astype(int), minlength=k)
+    n = len(y) if multilabel else int(np.sum(counts))
+    counts = np.maximum(np.asarray(counts, np.float64), 1.0)
     return (n / (k * counts)).astype(np.float32)
 
 
