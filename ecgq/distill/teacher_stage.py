@@ -24,7 +24,7 @@ from ecgq.distill.arrays import (
     standardize_rr,
 )
 from ecgq.distill.results import TaskInfo, member_histories, stage_record
-from ecgq.models import build_model, trainable_mask
+from ecgq.models import build_model, model_spec, trainable_mask
 from ecgq.models import teacher as teacher_lib
 from ecgq.train import loop, multiseed, steps
 
@@ -51,10 +51,13 @@ def beat_aligned(teacher_splits, student_splits) -> bool:
 
 
 def teacher_inputs(tcfg, splits) -> dict[str, np.ndarray]:
-    """Every split brought to the teacher (leads, rate, length, normalisation)."""
+    """Every split brought to the teacher by its model's ``adapt_inputs`` (leads, rate, length,
+    normalisation; the ECGFounder family's adapter), or as they are for a teacher without one."""
     info = splits.info
-    return {s: teacher_lib.adapt_inputs(getattr(splits, s).x, info.lead_names, info.sampling_rate, tcfg)
-            for s in SPLITS}
+    adapt = model_spec(tcfg.name).adapt_inputs
+    if adapt is None:
+        return {s: getattr(splits, s).x for s in SPLITS}
+    return {s: adapt(getattr(splits, s).x, info.lead_names, info.sampling_rate, tcfg) for s in SPLITS}
 
 
 def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, seed: int, workdir: str,
@@ -67,7 +70,7 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
     model = build_model(tcfg.name, tcfg, task.n_outputs)
     members = [multiseed.Member(s) for s in seeds_from(seed, tcfg.train.n_seeds)]
     init_params = None
-    if tcfg.checkpoint:
+    if tcfg.get("checkpoint"):  # released weights: only teachers with a checkpoint field have them
         rr_dim = data["train"]["rr"].shape[1] if task.use_rr else None
         _, variables = teacher_lib.load_teacher(tcfg, task.n_outputs, jax.random.PRNGKey(seed), rr_dim)
         init_params = stack(variables["params"], len(members))

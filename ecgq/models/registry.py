@@ -52,7 +52,9 @@ class ModelSpec:
     a stage the study runs first ('autoencoder'); ``student_train`` are train-config values the
     model needs when it is a student. ``example_view(cfg, input_shape)`` is the data
     :func:`create` assumes when a script gives only a shape (default: leads ``lead0..``, rate
-    unknown); a teacher assumes its own leads and rate.
+    unknown); a teacher assumes its own leads and rate. ``adapt_inputs(x, lead_names,
+    sampling_rate, cfg)`` brings a split's windows to a teacher's own input (leads, rate, length,
+    normalisation) before its logits are computed; None: the teacher takes the data as they are.
     """
 
     name: str
@@ -73,6 +75,7 @@ class ModelSpec:
     student_train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     uses_quantum: bool = False
     control: str = ""
+    adapt_inputs: Callable[[np.ndarray, tuple[str, ...], float, ml_collections.ConfigDict], np.ndarray] | None = None
 
     def __post_init__(self):
         if self.role not in ROLES or self.family not in FAMILIES:

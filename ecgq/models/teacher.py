@@ -320,5 +320,5 @@ for _name, _config, _shape, _outputs, _description in (
         docs=_TEACHER_DOCS, build=build_net1d, default_input_shape=_shape, default_n_outputs=_outputs,
         trainable=lambda cfg, params: finetune_mask(params, cfg.finetune, cfg.last_k),
         fit_to_data=fit_teacher_to_data, input_shape=teacher_input_shape, check=check_teacher,
-        example_view=example_view,
+        example_view=example_view, adapt_inputs=adapt_inputs,
     ))

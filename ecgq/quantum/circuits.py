@@ -22,7 +22,8 @@ import pennylane as qml
 
 ENCODINGS = ("angle", "amplitude", "reupload")
 ROTATIONS = ("X", "Y", "Z")
-BLOCKS = ("ryrz_ring", "basic", "strong")
+BLOCKS = ("ryrz_ring", "basic", "strong", "su4")
+SU4_ANGLES = 15  # a general two-qubit unitary (up to phase) has 15 real parameters
 MEASUREMENTS = ("expval", "probs")
 
 
@@ -52,6 +53,50 @@ def ryrz_ring_layers(weights, wires: Sequence[int]) -> None:
             qml.CNOT(wires=[wires[control], wires[target]])
 
 
+def _zyz(angles, wire: int) -> None:
+    """A general single-qubit rotation RZ . RY . RZ (3 angles: every element of SU(2))."""
+    qml.RZ(angles[0], wires=wire)
+    qml.RY(angles[1], wires=wire)
+    qml.RZ(angles[2], wires=wire)
+
+
+def su4_block(angles, wires: Sequence[int]) -> None:
+    """A general two-qubit unitary on ``wires = (a, b)`` from RY, RZ and three CNOTs (15 angles).
+
+    Why this form: it is Vatan & Williams' optimal circuit (Phys. Rev. A 69, 032315, 2004): any
+    element of SU(4) is ``(A ⊗ B) N(alpha, beta, gamma) (C ⊗ D)`` with single-qubit A..D and the
+    entangling core ``N = CNOT(b->a) (RZ(t1) ⊗ RY(t2)) CNOT(a->b) (1 ⊗ RY(t3)) CNOT(b->a)`` (its
+    fixed RZ(+-pi/2) gates absorbed into A..D). So one block reaches every two-qubit gate, with
+    only the gates every backend has natively (no template to decompose).
+    ``angles`` ``(15,)``: ``[0:3]`` / ``[3:6]`` the ZYZ rotations before on a / b, ``[6:9]`` the
+    core's t1..t3, ``[9:12]`` / ``[12:15]`` the rotations after.
+    """
+    a, b = wires
+    _zyz(angles[0:3], a)
+    _zyz(angles[3:6], b)
+    qml.CNOT(wires=[b, a])
+    qml.RZ(angles[6], wires=a)
+    qml.RY(angles[7], wires=b)
+    qml.CNOT(wires=[a, b])
+    qml.RY(angles[8], wires=b)
+    qml.CNOT(wires=[b, a])
+    _zyz(angles[9:12], a)
+    _zyz(angles[12:15], b)
+
+
+def su4_chain_layers(weights, wires: Sequence[int]) -> None:
+    """Per layer, :func:`su4_block` on every neighbouring pair (0, 1), (1, 2), ... in order.
+
+    ``weights`` has shape ``(n_layers, n_wires - 1, 15)``. A chain of universal blocks, rather
+    than a ring of CNOTs, is the "universal circuit" ansatz: each layer can apply any gate to each
+    pair, so its expressiveness is limited by depth only, not by a fixed entangler.
+    """
+    wires = list(wires)
+    for layer in range(weights.shape[0]):
+        for pair in range(len(wires) - 1):
+            su4_block(weights[layer, pair], (wires[pair], wires[pair + 1]))
+
+
 @dataclasses.dataclass(frozen=True)
 class CircuitSpec:
     """Everything that defines a circuit's structure (not its parameter values).
@@ -63,8 +108,9 @@ class CircuitSpec:
         features, AmplitudeEmbedding, normalised and zero-padded) or ``reupload`` (AngleEmbedding
         repeated before every layer of the block).
       rotation: axis of the angle encoding: ``X``, ``Y`` or ``Z``.
-      block: ``ryrz_ring`` (ours), ``basic`` (BasicEntanglerLayers, RY) or ``strong``
-        (StronglyEntanglingLayers).
+      block: ``ryrz_ring`` (ours), ``basic`` (BasicEntanglerLayers, RY), ``strong``
+        (StronglyEntanglingLayers) or ``su4`` (a general two-qubit block on each neighbouring
+        pair, :func:`su4_chain_layers`; needs at least 2 qubits).
       measurement: ``expval`` (<Z> on each measured wire) or ``probs`` (joint probabilities of the
         measured wires, 2**k values).
       wires: measured wires (selective measurement); ``None`` measures all.
@@ -89,6 +135,8 @@ class CircuitSpec:
                                      ("measurement", self.measurement, MEASUREMENTS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if self.block == "su4" and self.n_qubits < 2:
+            raise ValueError(f"block 'su4' acts on pairs of qubits: n_qubits must be >= 2, got {self.n_qubits}")
         if self.wires is not None:
             wires = tuple(int(w) for w in self.wires)
             if not wires or len(set(wires)) != len(wires) or not all(
@@ -132,6 +180,8 @@ def weight_shape(spec: CircuitSpec) -> tuple[int, ...]:
         return (spec.n_layers, spec.n_qubits, 2)
     if spec.block == "basic":
         return tuple(qml.BasicEntanglerLayers.shape(spec.n_layers, spec.n_qubits))
+    if spec.block == "su4":
+        return (spec.n_layers, spec.n_qubits - 1, SU4_ANGLES)
     return tuple(qml.StronglyEntanglingLayers.shape(spec.n_layers, spec.n_qubits))
 
 
@@ -157,6 +207,8 @@ def _block_fn(spec: CircuitSpec, layers: slice) -> Callable:
             ryrz_ring_layers(w, wires)
         elif spec.block == "basic":
             qml.BasicEntanglerLayers(w, wires=wires, rotation=qml.RY)
+        elif spec.block == "su4":
+            su4_chain_layers(w, wires)
         else:
             qml.StronglyEntanglingLayers(w, wires=wires)
     return block

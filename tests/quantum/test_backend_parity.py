@@ -30,6 +30,9 @@ COMBOS = [
     ("angle", "basic", "expval", 7),
     ("reupload", "strong", "expval", 8),
     ("amplitude", "ryrz_ring", "probs", 2),
+    ("angle", "su4", "probs", 3),
+    ("reupload", "su4", "expval", 2),
+    ("amplitude", "su4", "expval", 2),
 ]
 CASES = [pytest.param(*combo, id="-".join(map(str, combo)) + "q") for combo in COMBOS]
 
