@@ -172,8 +172,9 @@ def _select_rr(splits, names: tuple[str, ...]):
     return dataclasses.replace(splits, **{s: select_rr(getattr(splits, s), names) for s in SPLITS})
 
 
-def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, start: float) -> dict:
+def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, start: float, splits=None) -> dict:
     from ecgq.eval import kd_comparison, plots, report
+    from ecgq.studies import decision_plots
 
     runs = [r for n in names for r in stages[n]["runs"]]
     histories = {k: v for n in names for k, v in stages[n]["histories"].items()}
@@ -195,6 +196,8 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
         kd_plot = plots.kd_paired_differences(comparison, os.path.join(workdir, "kd_paired_differences.png"))
         if kd_plot:
             paths["plot_kd_paired_differences"] = kd_plot
+        if splits is not None:  # 2-D points only (the XOR study): teacher and students on the plane
+            paths.update(decision_plots.write(config, workdir, splits, runs, comparison))
     info = meta["dataset"], meta["task"]
     print(f"\n{config.study_name}: {info[0]} ({info[1]}), test-split metrics, mean ± 95% CI over seeds "
           f"(selection on val); {time.time() - start:.0f} s")
@@ -267,7 +270,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
             with open(stage_path[name]) as handle:
                 stages[name] = json.load(handle)
             meta["notes"].append(f"{name}: finished earlier, re-reported from {stage_path[name]}")
-    return _report(config, workdir, names, stages, meta, start)
+    return _report(config, workdir, names, stages, meta, start, splits)
 
 
 STUDIES.register(StudySpec(

@@ -77,3 +77,22 @@ def restore_latest(mgr: ocp.CheckpointManager, abstract_state, abstract_loop: di
     state = flax.serialization.from_state_dict(abstract_state, restored["state"])
     best = flax.serialization.from_state_dict(abstract_state, restored["best"])
     return epoch, state, best, dict(restored["loop"]), restored["history"]
+
+
+def restore_best(directory: str) -> dict | None:
+    """The stacked best-on-validation state of the latest save in ``directory`` as a plain dict
+    (``params``, ``batch_stats``, ... with the leading member axis), or ``None`` without a save.
+
+    Restored without a target (no model, optimiser or init needed): for readers of a finished run,
+    such as plots that evaluate the trained members on new inputs.
+    """
+    if not os.path.isdir(directory):
+        return None
+    mgr = ocp.CheckpointManager(os.path.abspath(directory), item_names=("best",))
+    try:
+        step = mgr.latest_step()
+        if step is None:
+            return None
+        return dict(mgr.restore(step, args=ocp.args.Composite(best=ocp.args.StandardRestore()))["best"])
+    finally:
+        mgr.close()
