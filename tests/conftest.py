@@ -38,3 +38,20 @@ def mitdb_dir(ecgq_data) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def ptbxl_dir(ecgq_data) -> pathlib.Path:
     return ecgq_data / "ptbxl_subset500"
+
+
+@pytest.fixture
+def x64():
+    """Run the test with 64-bit JAX (restored afterwards, so other tests keep float32).
+
+    The global flag rather than the ``jax.enable_x64`` context: the context is thread-local, and
+    PennyLane's lightning callbacks run on another thread, where they would produce float32.
+    """
+    import jax  # not at the top: JAX must start after the XLA settings above
+
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", previous)

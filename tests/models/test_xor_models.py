@@ -30,17 +30,6 @@ COUNTS = {"xor_teacher": (1284, 0), "xor_mlp": (197, 0), "xor_vqc_universal": (1
 QUANTUM = ("xor_vqc_universal", "xor_vqc_selective")
 
 
-@pytest.fixture
-def x64():
-    """64-bit JAX for one test (the global flag: Qiskit's callbacks run on another thread)."""
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
-
-
 def _abstract(name, **overrides):
     box = {}
 
@@ -231,7 +220,9 @@ def test_qiskit_agrees_with_default_qubit(x64, name):
 
 
 @pytest.mark.parametrize("name", QUANTUM)
-def test_whole_student_gives_the_same_logits_on_each_backend(name):
+def test_whole_student_gives_the_same_logits_on_each_backend(name, x64):
+    # In 64-bit, as the other parity tests: an earlier test of the same worker may have left
+    # PennyLane holding float64 constants, which a float32 executable would refuse.
     module, variables = models.create(name, input_shape=(2, 1), n_outputs=4)
     x = jax.random.uniform(jax.random.key(1), (4, 2, 1), minval=-1, maxval=1)
     reference = module.apply(variables, x)

@@ -1,27 +1,11 @@
-"""Shared helpers for the quantum tests: float64 on demand and random circuit problems."""
+"""Shared helpers for the quantum tests: random circuit problems (``x64`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 
 from ecgq.quantum.circuits import CircuitSpec, weight_shape
-
-
-@pytest.fixture
-def x64():
-    """Run the test with 64-bit JAX (restored afterwards, so other tests keep float32).
-
-    The global flag rather than the ``jax.enable_x64`` context: the context is thread-local, and
-    PennyLane's lightning callbacks run on another thread, where they would produce float32.
-    """
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
 
 
 @pytest.fixture
