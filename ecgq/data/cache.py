@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # 2: DatasetInfo.skipped is stored (entries of version 1 lack it and still load, with it empty).
 FORMAT_VERSION = 2
-_NOT_KEYED = ("cache", "cache_dir", "download", "data_dir")
+_NOT_KEYED = ("cache", "cache_dir", "download", "data_dir", "download_url")
 
 
 def cache_dir(cfg) -> str:

@@ -27,10 +27,16 @@ COMMON_FIELDS: dict[str, Any] = {
     "cache": True,
     "cache_dir": "",
     "download": False,
+    "physionet_db": "",
+    "download_url": "",
     "skip_bad_records": False,
     "val_fraction": 0.2,
     "val_seed": 0,
+    "test_fraction": 0.2,
     "window_length": 256,
+    "window_offset": -1,
+    "pad_edges": False,
+    "subtract_record_median": False,
     "leads": "",
     "sampling_rate": 0,
     "target_rate": 0,
@@ -50,11 +56,30 @@ COMMON_DOCS: dict[str, str] = {
     "task": "Labelling task ('' = the dataset's default); python -m ecgq.data --list shows each dataset's tasks.",
     "cache": "Cache processed arrays on disk (keyed by source files' identity + this config); False rebuilds.",
     "cache_dir": "Processed-data cache folder; '' = $ECGQ_CACHE or ~/.cache/ecgq. Unwritable: warns and goes on.",
-    "download": "If data_dir lacks the dataset, download it from PhysioNet into data_dir (needs network).",
+    "download": "If data_dir lacks the dataset, download it from PhysioNet into data_dir (needs network); "
+                "files arrive in a temporary folder, are checked against the database's SHA256SUMS.txt and "
+                "only then moved into data_dir, so a failed download leaves nothing half-written there.",
+    "physionet_db": "PhysioNet database to download, as slug or slug/version (incartdb, mitdb/1.0.0); '' = the "
+                    "dataset's own (mitbih: mitdb, ptbxl: ptb-xl) at its latest version. Needed by datasets "
+                    "without a fixed source (wfdb_beats); for the others only the version may be added.",
+    "download_url": "Root of the PhysioNet file index to download from, in PhysioNet's layout "
+                    "(<url>/<slug>/<version>/RECORDS ...); '' = $ECGQ_PHYSIONET_URL, else wfdb's index "
+                    "(https://physionet.org/files/). A mirror needs the version named in physionet_db.",
     "skip_bad_records": "Skip (and name in the summary) records that are missing, corrupt, NaN/flat or lack the lead, instead of failing.",
     "val_fraction": "Fraction of training records/patients held out for validation (whole records or patients).",
     "val_seed": "Seed of the validation / random split (independent of the model seed).",
+    "test_fraction": "Datasets split at random (wfdb_beats split='random', arrays given one pool x/y): fraction "
+                     "of records/patients (arrays: groups, else examples) held out for test, before validation.",
     "window_length": "Samples per window (beat datasets: per beat; synthetic: per example).",
+    "window_offset": "Beat datasets (mitbih, wfdb_beats): samples before the R peak in each beat window; "
+                     "-1 = window_length // 2 (centred).",
+    "pad_edges": "Beat datasets: extend each record by its first/last value so that beats near its ends keep a "
+                 "whole window (instead of being dropped); a long multi-beat teacher view uses it to see every "
+                 "student beat.",
+    "subtract_record_median": "Beat datasets: subtract each record's median beat window (after normalisation) "
+                              "from its beats: morphology relative to the patient's own usual beat, which "
+                              "transfers across patients as the RR ratios do. Uses no labels (a test record's "
+                              "own beats).",
     "leads": "Comma-separated lead names selected by sig_name; '' = all leads of the record.",
     "sampling_rate": "Source sampling rate in Hz where a dataset offers several (ptbxl: 100 or 500; synthetic: generated rate); 0 = the records' own.",
     "target_rate": "Resample to this rate in Hz after filtering; 0 = keep the source rate.",
@@ -136,6 +161,7 @@ def check_data_config(cfg, where: str = "data", check_folder: bool = True) -> No
         raise DataError(f"Unknown task {cfg.task!r} for dataset {cfg.name!r} (--config.{where}.task); "
                         f"choose one of {list(spec.tasks)}.")
     _require(0.0 < float(cfg.val_fraction) < 1.0, f"{where}.val_fraction", f"must be in (0, 1), got {cfg.val_fraction}.")
+    _require(0.0 < float(cfg.test_fraction) < 1.0, f"{where}.test_fraction", f"must be in (0, 1), got {cfg.test_fraction}.")
     _require(int(cfg.window_length) > 0, f"{where}.window_length", f"must be positive, got {cfg.window_length}.")
     for field in ("target_rate", "crop_length", "crop_stride", "sampling_rate"):
         _require(float(cfg[field]) >= 0, f"{where}.{field}", f"must be >= 0 (0 = off), got {cfg[field]}.")

@@ -13,18 +13,8 @@ from typing import Any
 
 from ecgq.data import cache
 from ecgq.data.errors import DataError
-from ecgq.data.types import Splits
+from ecgq.data.types import PhysioNetSource, Splits
 from ecgq.registry import Registry
-
-
-@dataclasses.dataclass(frozen=True)
-class PhysioNetSource:
-    """Where a public dataset lives: PhysioNet slug, ``$ECGQ_DATA`` sub-folder, proof-of-data file."""
-
-    slug: str
-    subdir: str
-    marker: str
-    extra_files: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -83,3 +83,13 @@ class Splits:
     def items(self):
         """(name, split) pairs in the fixed order train, val, test."""
         return (("train", self.train), ("val", self.val), ("test", self.test))
+
+
+@dataclasses.dataclass(frozen=True)
+class PhysioNetSource:
+    """Where a public dataset lives: PhysioNet slug, ``$ECGQ_DATA`` sub-folder, proof-of-data file."""
+
+    slug: str
+    subdir: str
+    marker: str = "RECORDS"
+    extra_files: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ from ecgq.errors import UserError
 # Leaf names / path suffixes that never change a study's results.
 PRESENTATION_FIELDS = ("progress", "steps_per_call", "eval_batch_size", "max_members_per_chunk",
                        "memory_budget_gb", "checkpoint_every_epochs", "max_to_keep", "cache",
-                       "cache_dir", "download", "eval.plots", "eval.profile", "eval.energy",
+                       "cache_dir", "download", "download_url", "eval.plots", "eval.profile", "eval.energy",
                        "eval.energy_min_seconds", "eval.latency_batch_sizes", "study_name")
 
 
