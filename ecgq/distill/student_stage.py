@@ -47,6 +47,6 @@ def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teac
     )
     x1 = jnp.zeros((1,) + data["train"]["x"].shape[1:], jnp.float32)
     rr1 = jnp.zeros((1, data["train"]["rr"].shape[1]), jnp.float32) if task.use_rr else None
-    variables = model.init(jax.random.PRNGKey(seed), x1, rr1)
+    variables = jax.jit(model.init)(jax.random.PRNGKey(seed), x1, rr1)  # jitted: eager init is slower
     cost = profile(model, variables, data["train"], eval_cfg)
     return stage_record(name, members, logits, splits, histories, cost, task)

@@ -54,11 +54,13 @@ from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_confi
 
 MAX_PARAMS = 500
 ENCODINGS = ("reupload", "angle")  # one angle per qubit, as the angle map produces
-POOLINGS = ("mean", "max")
+POOLINGS = ("mean", "max", "meanmax")
 
 
 def segment_pool(h: jax.Array, bins: int, how: str) -> jax.Array:
-    """``(batch, time, ch)`` -> ``(batch, bins, ch)``: mean or max over ``bins`` near-equal segments.
+    """``(batch, time, ch)`` -> ``(batch, bins, ch)``: mean or max over ``bins`` near-equal segments
+    (``meanmax``: both, ``(batch, bins, 2 * ch)``; the mean carries a wave's level and energy, the
+    max its peak).
 
     Fixed-size pooling makes the parameter count independent of the window length, so one config
     fits 256-sample MIT-BIH beats and any other window.
@@ -66,6 +68,8 @@ def segment_pool(h: jax.Array, bins: int, how: str) -> jax.Array:
     length = h.shape[-2]
     if not 1 <= bins <= length:
         raise ValueError(f"pool_bins={bins} must be in [1, {length}] (the pooled signal's length)")
+    if how == "meanmax":  # both statistics side by side: (batch, bins, 2 * ch)
+        return jnp.concatenate([segment_pool(h, bins, "mean"), segment_pool(h, bins, "max")], axis=-1)
     reduce = {"mean": jnp.mean, "max": jnp.max}[how]
     if length % bins == 0:
         return reduce(h.reshape(h.shape[:-2] + (bins, length // bins, h.shape[-1])), axis=-2)
@@ -174,7 +178,8 @@ def param_counts(cfg: ml_collections.ConfigDict, quantum: bool, n_leads: int, n_
     if cfg.conv_features:
         channels = int(cfg.conv_features)
         counts["conv"] = int(cfg.conv_kernel) * n_leads * channels + channels
-    counts["morph"] = int(cfg.pool_bins) * channels * k + k
+    stats = 2 if cfg.pooling == "meanmax" else 1
+    counts["morph"] = int(cfg.pool_bins) * channels * stats * k + k
     counts["angle_map"] = (k + n_rr) * q + q
     counts["circuit" if quantum else "classical_core"] = (
         circuit_params(cfg) if quantum else matched_dense_params(q, q, control_hidden(cfg)))
@@ -312,7 +317,8 @@ _CIRCUIT_DOCS = {
                 "layer (data re-uploading) or 'angle' once.",
     "rotation": "Axis of the angle encoding: 'X', 'Y' or 'Z'.",
     "block": "Trainable block: 'ryrz_ring' (RY, RZ per qubit + CNOT ring: 2 weights per qubit and "
-             "layer), 'basic' (1) or 'strong' (3).",
+             "layer), 'basic' (1), 'strong' (3) or 'su4' (a universal two-qubit gate on each neighbouring pair: "
+             "15 per pair and layer).",
     "init_scale": "Block weights start uniform in [-init_scale, init_scale] radians.",
 }
 

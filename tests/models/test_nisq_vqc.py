@@ -220,3 +220,16 @@ def test_learns_labels_carried_by_the_rr_features_alone(name):
     accuracy = train(variables["params"])
     assert float(accuracy[:5].mean()) < 0.65  # it starts near chance
     assert float(accuracy[-scored:].mean()) > 0.85, np.asarray(accuracy)
+
+
+def test_meanmax_pooling_stacks_both_statistics_and_is_budgeted():
+    h = jnp.arange(10, dtype=jnp.float32).reshape(1, 10, 1)
+    np.testing.assert_allclose(nisq_vqc.segment_pool(h, 2, "meanmax")[0], [[2, 4], [7, 9]])
+    fields = {"pool_bins": 1, "pooling": "meanmax", "conv_features": 8, "conv_kernel": 31}  # the default study's
+    for name in NAMES:
+        _, variables = _create(name, (256, 1), 2, None, **fields)
+        cfg = models.model_config(name)
+        cfg.update(fields)
+        cfg.n_leads = 1
+        expected = nisq_vqc.param_counts(cfg, name == "nisq_vqc", 1, 0, 2)
+        assert sum(models.count_params(variables).values()) == sum(expected.values()) <= 500
