@@ -22,7 +22,7 @@ import pennylane as qml
 
 ENCODINGS = ("angle", "amplitude", "reupload")
 ROTATIONS = ("X", "Y", "Z")
-BLOCKS = ("ryrz_ring", "basic", "strong", "su4")
+BLOCKS = ("ryrz_ring", "basic", "strong", "su4", "ryrz_crx_all")
 SU4_ANGLES = 15  # a general two-qubit unitary (up to phase) has 15 real parameters
 MEASUREMENTS = ("expval", "probs")
 
@@ -97,6 +97,34 @@ def su4_chain_layers(weights, wires: Sequence[int]) -> None:
             su4_block(weights[layer, pair], (wires[pair], wires[pair + 1]))
 
 
+def all_pairs(n_qubits: int) -> list[tuple[int, int]]:
+    """Every (control, target) pair ``i < j`` in lexicographic order: the entanglers of
+    :func:`ryrz_crx_all_layers`, in the order of their angles."""
+    return [(i, j) for i in range(n_qubits) for j in range(i + 1, n_qubits)]
+
+
+def ryrz_crx_all_layers(weights, wires: Sequence[int]) -> None:
+    """Per layer RY then RZ on every wire, then a CRX with its own trainable angle on every pair.
+
+    ``weights`` has shape ``(n_layers, 2 * n + n * (n - 1) // 2)``: ``[:, :n]`` the RY angles,
+    ``[:, n:2n]`` the RZ angles, ``[:, 2n:]`` the CRX angles of :func:`all_pairs` (control ``i``,
+    target ``j``). Why: a fixed CNOT ring decides beforehand which qubits interact; here every
+    pair can, and gradient descent sets how strongly. ``CRX(theta)`` is the identity at
+    ``theta = 0`` and is locally equivalent to a controlled phase of ``theta``, so
+    ``|sin(theta / 2)|`` (the most concurrence it can create) measures a pair's learned
+    entanglement, a smooth map with no discrete choice of pairs. CRX rather than CRZ: a diagonal
+    entangler in the last layer would commute with the <Z> measurement and get no gradient.
+    """
+    wires = list(wires)
+    n = len(wires)
+    for layer in range(weights.shape[0]):
+        for i, wire in enumerate(wires):
+            qml.RY(weights[layer, i], wires=wire)
+            qml.RZ(weights[layer, n + i], wires=wire)
+        for k, (control, target) in enumerate(all_pairs(n)):
+            qml.CRX(weights[layer, 2 * n + k], wires=[wires[control], wires[target]])
+
+
 @dataclasses.dataclass(frozen=True)
 class CircuitSpec:
     """Everything that defines a circuit's structure (not its parameter values).
@@ -109,8 +137,9 @@ class CircuitSpec:
         repeated before every layer of the block).
       rotation: axis of the angle encoding: ``X``, ``Y`` or ``Z``.
       block: ``ryrz_ring`` (ours), ``basic`` (BasicEntanglerLayers, RY), ``strong``
-        (StronglyEntanglingLayers) or ``su4`` (a general two-qubit block on each neighbouring
-        pair, :func:`su4_chain_layers`; needs at least 2 qubits).
+        (StronglyEntanglingLayers), ``su4`` (a general two-qubit block on each neighbouring
+        pair, :func:`su4_chain_layers`; needs at least 2 qubits) or ``ryrz_crx_all`` (RY, RZ
+        and a trainable CRX on every pair, :func:`ryrz_crx_all_layers`).
       measurement: ``expval`` (<Z> on each measured wire) or ``probs`` (joint probabilities of the
         measured wires, 2**k values).
       wires: measured wires (selective measurement); ``None`` measures all.
@@ -182,6 +211,8 @@ def weight_shape(spec: CircuitSpec) -> tuple[int, ...]:
         return tuple(qml.BasicEntanglerLayers.shape(spec.n_layers, spec.n_qubits))
     if spec.block == "su4":
         return (spec.n_layers, spec.n_qubits - 1, SU4_ANGLES)
+    if spec.block == "ryrz_crx_all":
+        return (spec.n_layers, 2 * spec.n_qubits + spec.n_qubits * (spec.n_qubits - 1) // 2)
     return tuple(qml.StronglyEntanglingLayers.shape(spec.n_layers, spec.n_qubits))
 
 
@@ -209,6 +240,8 @@ def _block_fn(spec: CircuitSpec, layers: slice) -> Callable:
             qml.BasicEntanglerLayers(w, wires=wires, rotation=qml.RY)
         elif spec.block == "su4":
             su4_chain_layers(w, wires)
+        elif spec.block == "ryrz_crx_all":
+            ryrz_crx_all_layers(w, wires)
         else:
             qml.StronglyEntanglingLayers(w, wires=wires)
     return block

@@ -21,6 +21,9 @@ from ecgq.quantum import circuit_function
 from ecgq.quantum.circuits import BLOCKS, ENCODINGS, MEASUREMENTS, CircuitSpec
 
 COMBOS = [
+    ("angle", "ryrz_crx_all", "probs", 3),
+    ("reupload", "ryrz_crx_all", "expval", 4),
+    ("amplitude", "ryrz_crx_all", "expval", 2),
     ("amplitude", "strong", "expval", 1),
     ("reupload", "basic", "probs", 2),
     ("amplitude", "basic", "probs", 3),
