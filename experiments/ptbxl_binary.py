@@ -12,8 +12,25 @@ reads every lead of its view in ECGFounder's order (I..V6).
 from __future__ import annotations
 
 
-def get_config(arg: str | None = None):
+def set_teacher_view(c, task: str = "binary") -> None:
+    """The teacher reads each record as ECGFounder was trained: 12 leads, 500 Hz, 10 s, its own
+    z-scoring (shared by every PTB-XL study preset)."""
     from ecgq.data import data_config
+
+    c.teacher_data = data_config("ptbxl")
+    c.teacher_data.task = task
+    c.teacher_data.leads = ""  # all twelve
+    c.teacher_data.sampling_rate = 500
+    c.teacher_data.crop_length = 0
+    c.teacher_data.normalize = "none"  # the teacher adapter z-scores each record as ECGFounder does
+    c.teacher.input_length = 5000
+    c.teacher.sampling_rate = 500.0
+    c.teacher.train.batch_size = 16
+    c.teacher.train.eval_batch_size = 32
+    c.teacher.train.epochs = 10
+
+
+def get_config(arg: str | None = None):
     from ecgq.studies.distill_config import (
         distill_study_config,
         set_student_pretraining,
@@ -27,17 +44,7 @@ def get_config(arg: str | None = None):
     c.data.sampling_rate = 100
     c.data.crop_length = 256
     c.data.crop_stride = 256
-    c.teacher_data = data_config("ptbxl")
-    c.teacher_data.task = "binary"
-    c.teacher_data.leads = ""  # all twelve
-    c.teacher_data.sampling_rate = 500
-    c.teacher_data.crop_length = 0
-    c.teacher_data.normalize = "none"  # the teacher adapter z-scores each record as ECGFounder does
-    c.teacher.input_length = 5000
-    c.teacher.sampling_rate = 500.0
-    c.teacher.train.batch_size = 16
-    c.teacher.train.eval_batch_size = 32
-    c.teacher.train.epochs = 10
+    set_teacher_view(c)
     c.eval.record_level = True
     set_student_training(c, epochs=15, restart_epochs=15.0, batch_size=64)
     if arg == "quick":

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgq.eval import metrics
+from ecgq.eval import metrics, op_energy
 from ecgq.train import multiseed, steps
 
 
@@ -45,8 +45,13 @@ def member_histories(history: dict, n_members: int) -> list[dict]:
 
 
 def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, np.ndarray], splits,
-            histories: list[dict], profile: dict, task: TaskInfo) -> list[dict]:
-    """One results.json ``runs`` entry per member: test metrics at its best validation epoch."""
+            histories: list[dict], profile: dict, task: TaskInfo, inspections: list[dict] | None = None) -> list[dict]:
+    """One results.json ``runs`` entry per member: test metrics at its best validation epoch.
+
+    ``inspections`` (the model's ``inspect`` hook on each trained member) give the member's own
+    operation counts and spike rate; without them the operation-count energy estimate is the dense
+    one of the model's FLOPs (:mod:`ecgq.eval.op_energy`), the same for every member.
+    """
     runs = []
     level = "record" if task.record_level else "window"
     for i, member in enumerate(members):
@@ -61,8 +66,17 @@ def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, 
             "best_epoch": histories[i]["best_epoch"], "epochs_run": len(histories[i]["train_loss"]),
             "params": profile["params"], "flops": profile["flops"], "latency_ms": profile["latency_ms"],
             "energy_mj": profile["energy_mj"], "energy_note": profile["energy_note"],
+            **inspected(inspections[i] if inspections else {}, profile),
         })
     return runs
+
+
+def inspected(inspection: dict, profile: dict) -> dict:
+    """``energy_estimate`` (operation counts and pJ per sample), ``spike_rate`` (None for models that
+    do not spike) and the rest of the member's inspection (``inspection``: learned gate, entanglement...)."""
+    rest = {k: v for k, v in inspection.items() if k not in ("operations", "spike_rate")}
+    return {"energy_estimate": inspection.get("operations") or op_energy.dense_operations(profile["flops"]),
+            "spike_rate": inspection.get("spike_rate"), **({"inspection": rest} if rest else {})}
 
 
 def histories_by_setting(model_name: str, members, histories) -> dict[str, list[dict]]:
@@ -74,7 +88,8 @@ def histories_by_setting(model_name: str, members, histories) -> dict[str, list[
     return out
 
 
-def stage_record(model_name: str, members, logits, splits, histories, profile, task: TaskInfo) -> dict[str, Any]:
+def stage_record(model_name: str, members, logits, splits, histories, profile, task: TaskInfo,
+                 inspections: list[dict] | None = None) -> dict[str, Any]:
     """What a finished stage saves as ``stages/<model>.json``."""
-    return {"runs": runs_of(model_name, members, logits, splits, histories, profile, task),
+    return {"runs": runs_of(model_name, members, logits, splits, histories, profile, task, inspections),
             "histories": histories_by_setting(model_name, members, histories)}

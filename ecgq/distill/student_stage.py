@@ -20,6 +20,8 @@ from ecgq.models import build_model, model_spec, trainable_mask
 from ecgq.train import loop, multiseed
 from ecgq.train.pretrain import pretrain_autoencoder
 
+INSPECT_WINDOWS = 256
+
 
 def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teacher_logits: dict[str, np.ndarray],
                       task: TaskInfo, seed: int, workdir: str, eval_cfg) -> dict:
@@ -39,14 +41,28 @@ def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teac
         init_params = jax.tree_util.tree_map(lambda a: a[index], per_seed)
 
     train = dict(data["train"], teacher=teacher_logits["train"])
-    histories, logits = loop.chunked_fit(
+    histories, logits, inspections = loop.chunked_fit(
         model=model, members=members, cfg=tcfg, train=train, val=data["val"], head=task.head,
         multilabel=task.multilabel, data_seed=seed, ckpt_root=ckpt_root, desc=name,
         predict_splits={"val": data["val"], "test": data["test"]}, init_params=init_params,
         trainable_fn=lambda p: trainable_mask(name, scfg, p), loss_fn=kd_batch_loss,
+        probe=inspector(name, model, data["test"]),
     )
     x1 = jnp.zeros((1,) + data["train"]["x"].shape[1:], jnp.float32)
     rr1 = jnp.zeros((1, data["train"]["rr"].shape[1]), jnp.float32) if task.use_rr else None
     variables = jax.jit(model.init)(jax.random.PRNGKey(seed), x1, rr1)  # jitted: eager init is slower
     cost = profile(model, variables, data["train"], eval_cfg)
-    return stage_record(name, members, logits, splits, histories, cost, task)
+    return stage_record(name, members, logits, splits, histories, cost, task, inspections)
+
+
+def inspector(name: str, model, split: dict[str, np.ndarray], n_windows: int = INSPECT_WINDOWS):
+    """``variables -> dict``: the model's ``inspect`` hook on ``n_windows`` evenly spaced windows of
+    ``split`` (spike rates and operation counts are input-dependent; these are the test windows the
+    reported metrics come from, read once per member); ``None`` for models without the hook."""
+    hook = model_spec(name).inspect
+    if hook is None:
+        return None
+    take = np.unique(np.linspace(0, len(split["x"]) - 1, min(n_windows, len(split["x"]))).astype(int))
+    x = jnp.asarray(split["x"][take])
+    rr = jnp.asarray(split["rr"][take]) if "rr" in split else None
+    return lambda variables: hook(model, variables, x, rr)

@@ -109,9 +109,6 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
     else:
         all_logits = {s: logits[s][None] for s in ("val", "test")}
     histories = member_histories(result.history, len(members))
-    variables = {"params": jax.tree_util.tree_map(lambda a: a[0], result.best_state.params)}
-    if result.best_state.batch_stats:
-        variables["batch_stats"] = jax.tree_util.tree_map(lambda a: a[0], result.best_state.batch_stats)
-    cost = profile(model, variables, data["train"], eval_cfg)
+    cost = profile(model, multiseed.member_variables(result.best_state, 0), data["train"], eval_cfg)
     record = stage_record(tcfg.name, members, all_logits, teacher_splits, histories, cost, task)
     return record, student_logits

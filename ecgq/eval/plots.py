@@ -3,7 +3,8 @@
 * balanced accuracy vs parameter count, mean with 95% CI bars, one marker per KD setting;
 * KD-sensitivity heatmaps (temperature x alpha) of each student, where a grid was run;
 * training curves: training loss and validation selection metric per epoch, mean over seeds;
-* paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation).
+* paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation);
+* learned entanglement maps: pair strengths of a circuit's learned entanglers, mean over seeds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from ecgq.eval.report import setting_label  # noqa: E402
 
 
 def _total_params(entry: Mapping[str, Any]) -> int:
@@ -147,3 +150,35 @@ def kd_paired_differences(comparison: Sequence[Mapping[str, Any]], path: str,
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def entanglement_maps(runs: Sequence[Mapping[str, Any]], directory: str) -> dict[str, str]:
+    """One heat map per model whose runs carry a learned ``inspection.entanglement`` (qubit x qubit
+    pair strengths), a panel per KD setting averaged over its seeds; ``{model: path}``."""
+    groups: dict[str, dict[str, list[np.ndarray]]] = {}
+    for r in runs:
+        strengths = (r.get("inspection") or {}).get("entanglement")
+        if strengths is None:
+            continue
+        setting = setting_label(r)
+        groups.setdefault(r["model"], {}).setdefault(setting, []).append(np.asarray(strengths, float))
+    paths = {}
+    for model, settings in groups.items():
+        fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.8), squeeze=False)
+        for ax, (setting, maps) in zip(axes[0], settings.items()):
+            mean = np.mean(maps, axis=0)
+            image = ax.imshow(mean, vmin=0.0, vmax=1.0, cmap="viridis")
+            n = mean.shape[0]
+            ax.set_xticks(range(n))
+            ax.set_yticks(range(n))
+            ax.set_xlabel("qubit")
+            ax.set_ylabel("qubit")
+            ax.set_title(f"{setting} ({len(maps)} seed{'s' if len(maps) != 1 else ''})", fontsize=9)
+            fig.colorbar(image, ax=ax, fraction=0.046, label="|sin(theta/2)| of the pair's CRX")
+        fig.suptitle(f"{model}: learned entanglement, mean over layers and seeds", fontsize=10)
+        fig.tight_layout()
+        path = os.path.join(directory, f"entanglement_{model}.png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths[model] = path
+    return paths

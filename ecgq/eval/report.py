@@ -32,8 +32,8 @@ from typing import Any
 import pandas as pd
 
 from ecgq.atomic import write_json_atomic
-from ecgq.eval import kd_comparison
-from ecgq.eval.metrics import METRIC_NAMES, summarize
+from ecgq.eval import kd_comparison, op_energy
+from ecgq.eval.metrics import METRIC_NAMES, mean_ci95, summarize
 
 RUN_KEYS = ("model", "kd", "temperature", "alpha", "seed", "split", "metrics", "params", "flops",
             "latency_ms", "energy_mj")
@@ -72,19 +72,33 @@ def build_summary(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
             "metrics": summarize([m["metrics"] for m in members]),
             "params": first["params"], "flops": first["flops"],
             "latency_ms": first["latency_ms"], "energy_mj": first["energy_mj"],
+            **seed_costs(members),
         })
     return summary
 
 
-def _fmt(stat: Mapping[str, Any] | None, digits: int = 3) -> str:
+def seed_costs(members: Sequence[Mapping[str, Any]]) -> dict:
+    """Mean and 95% CI over seeds of the operation-count energy estimate (mJ per sample) and of
+    the spike rate, where the runs carry them (they depend on the trained weights of each seed)."""
+    out = {}
+    energies = [(r.get("energy_estimate") or {}).get("energy_mj") for r in members]
+    if all(e is not None for e in energies) and energies:
+        out["energy_estimate_mj"] = mean_ci95(energies)
+    rates = [r.get("spike_rate") for r in members]
+    if all(v is not None for v in rates) and rates:
+        out["spike_rate"] = mean_ci95(rates)
+    return out
+
+
+def _fmt(stat: Mapping[str, Any] | None, digits: int = 3, spec: str = "f") -> str:
     if not stat or stat.get("mean") is None:
         return "n/a"
     if stat.get("ci95") is None:
-        return f"{stat['mean']:.{digits}f}"
-    return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
+        return f"{stat['mean']:.{digits}{spec}}"
+    return f"{stat['mean']:.{digits}{spec}} ± {stat['ci95']:.{digits}{spec}}"
 
 
-def _setting(entry: Mapping[str, Any]) -> str:
+def setting_label(entry: Mapping[str, Any]) -> str:
     return f"KD T={entry['temperature']:g} a={entry['alpha']:g}" if entry["kd"] else "no KD"
 
 
@@ -103,10 +117,14 @@ def summary_frame(summary: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per (model, setting): mean ± 95% CI over seeds of every metric, as display strings."""
     rows = []
     for e in summary:
-        row = {"model": e["model"], "setting": _setting(e), "split": e["split"], "seeds": e["n_seeds"],
+        row = {"model": e["model"], "setting": setting_label(e), "split": e["split"], "seeds": e["n_seeds"],
                "params": _params(e), "FLOPs/sample": f"{e['flops']:.3g}" if e.get("flops") else "n/a",
                "CPU ms/sample (bs)": _latency(e)}
         row.update({name: _fmt(e["metrics"].get(name)) for name in METRIC_NAMES})
+        if any("energy_estimate_mj" in x for x in summary):
+            row["energy est. mJ/sample"] = _fmt(e.get("energy_estimate_mj"), 2, "e")
+        if any("spike_rate" in x for x in summary):
+            row["spike rate"] = _fmt(e.get("spike_rate"), 3)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -217,6 +235,10 @@ def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         row["params_classical"] = (r.get("params") or {}).get("classical")
         row["params_quantum"] = (r.get("params") or {}).get("quantum")
         row["flops"], row["energy_mj"] = r.get("flops"), r.get("energy_mj")
+        estimate = r.get("energy_estimate") or {}
+        row["energy_estimate_mj"], row["macs"], row["acs"] = (estimate.get("energy_mj"), estimate.get("macs"),
+                                                              estimate.get("acs"))
+        row["spike_rate"] = r.get("spike_rate")
         for dev, d in (r.get("latency_ms") or {}).items():
             for bs, v in d.items():
                 row[f"latency_ms_{dev}_bs{bs}"] = v
@@ -246,7 +268,7 @@ def write_tensorboard(logdir: str, summary: Sequence[Mapping[str, Any]],
                 for epoch, score in enumerate(h["val_metric"]):
                     writer.add_scalar(f"val_selection_metric/{tag}", score, epoch)
         for e in summary:
-            name = f"{e['model']}/" + "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in _setting(e))
+            name = f"{e['model']}/" + "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in setting_label(e))
             for metric, stat in e["metrics"].items():
                 if stat["mean"] is not None:
                     writer.add_scalar(f"{e['split']}_{metric}/{name}", stat["mean"], 0)
@@ -292,11 +314,65 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
             handle.write("\n".join(f"- `{name}`: {text}" for name, text in inputs.items()) + "\n\n")
         handle.write("## All settings\n\n")
         handle.write(markdown_table(document["summary"]) + "\n")
+        if any("energy_estimate_mj" in e for e in document["summary"]):
+            handle.write("\n" + energy_method_note() + "\n")
+        if meta.get("targets"):
+            handle.write("\n" + targets_markdown(meta["targets"], document["headline"]) + "\n")
         notes = meta.get("notes") or []
         if notes:
             handle.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
     write_tensorboard(paths["tensorboard"], document["summary"], histories or {})
     return paths
+
+
+def energy_method_note() -> str:
+    """How ``energy est.`` is computed, with its source (printed under every summary table)."""
+    return ("`energy est.`: arithmetic energy per sample from operation counts, "
+            f"{op_energy.E_MAC_PJ} pJ per multiply-accumulate and {op_energy.E_AC_PJ} pJ per accumulate "
+            f"({op_energy.CITATION}); spiking models count one accumulate per synaptic event and MACs only "
+            "where inputs are analog, other models count XLA's FLOPs / 2 as MACs; memory traffic and "
+            "quantum circuits are not counted. `spike rate`: spikes per neuron and time step on up to 256 "
+            "test windows. Measured energy (NVML/RAPL) is `energy_mj` in results.csv where a counter exists.")
+
+
+TARGET_KEYS = {"total_params": "parameters", "latency_ms": "CPU latency ms/sample (batch 1)",
+               "energy_mj": "energy mJ/sample (estimate; measured where a counter exists)",
+               "accuracy": "accuracy (test; multi-label: mean over labels)"}
+
+
+def _measured(entry: Mapping[str, Any], key: str):
+    if key == "total_params":
+        p = entry.get("params") or {}
+        return p.get("classical", 0) + p.get("quantum", 0)
+    if key == "latency_ms":
+        return ((entry.get("latency_ms") or {}).get("cpu") or {}).get("1")
+    if key == "energy_mj":
+        measured = entry.get("energy_mj")
+        estimate = (entry.get("energy_estimate_mj") or {}).get("mean")
+        return estimate if measured is None else measured
+    return (entry["metrics"].get(key) or {}).get("mean")
+
+
+def targets_markdown(targets: Mapping[str, Any], headline: Sequence[Mapping[str, Any]]) -> str:
+    """The claims a study tests (``targets``: ``{"source", "total_params", "latency_ms", "energy_mj",
+    "accuracy"}``, each optional) beside what each headline model measured, and whether it met them
+    (parameters, latency and energy: at most the target; accuracy: at least)."""
+    keys = [k for k in TARGET_KEYS if targets.get(k)]  # 0 / None: no claim
+    rows = [{"model": "**target**", "setting": str(targets.get("source", "")),
+             **{TARGET_KEYS[k]: f"{'>=' if k == 'accuracy' else '<'} {targets[k]:,g}" for k in keys}}]
+    for e in headline:
+        row = {"model": e["model"], "setting": setting_label(e)}
+        for k in keys:
+            value = _measured(e, k)
+            if value is None:
+                row[TARGET_KEYS[k]] = "n/a"
+                continue
+            met = value >= targets[k] if k == "accuracy" else value < targets[k]
+            shown = f"{value:,.0f}" if k == "total_params" else f"{value:.4g}"
+            row[TARGET_KEYS[k]] = f"{shown} ({'met' if met else 'missed'})"
+        rows.append(row)
+    return ("## Targets of the seed work vs what ecgq measured\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) + "\n")
 
 
 def print_summary(summary: Sequence[Mapping[str, Any]], paths: Mapping[str, str],
@@ -306,7 +382,7 @@ def print_summary(summary: Sequence[Mapping[str, Any]], paths: Mapping[str, str]
     lines = [f"{'model':<18}{'setting':<18}{'n':>3}  {'params':>14}  " + "  ".join(f"{c[:17]:>17}" for c in cols)]
     for e in summary:
         stats = "  ".join(f"{_fmt(e['metrics'][c]):>17}" for c in cols)
-        lines.append(f"{e['model']:<18}{_setting(e):<18}{e['n_seeds']:>3}  {_params(e):>14}  {stats}")
+        lines.append(f"{e['model']:<18}{setting_label(e):<18}{e['n_seeds']:>3}  {_params(e):>14}  {stats}")
     if comparison is not None:
         lines.append("\n" + kd_comparison_text(comparison, summary[0]["split"] if summary else "test"))
     lines.append("Report: " + ", ".join(f"{k}={v}" for k, v in paths.items()))

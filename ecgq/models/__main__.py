@@ -1,8 +1,10 @@
 """``python -m ecgq.models --list [--json]`` or ``--model=NAME [--input_shape=T,L] [--n_outputs=K] [--json]``.
 
 ``--list`` prints every registered model (role, classical/quantum, description); ``--model``
-prints its parameter counts (classical / quantum), FLOPs per sample (XLA cost analysis), output
-shape and CPU latency per sample at each batch size, for the results tables and the README.
+prints its parameter counts (classical / quantum), FLOPs per sample (XLA cost analysis) and their
+operation-count energy estimate, output shape and CPU latency per sample at each batch size, for the
+results tables and the README. Models with an ``inspect`` hook add their own counts (spiking models:
+1-bit and full-precision parameters in bits and bytes, spike rates, synaptic operations).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import json
 import sys
 
 from ecgq.errors import UserError
+
+
+INSPECT_BATCH = 16
 
 
 def registered() -> list[dict]:
@@ -30,20 +35,34 @@ def summarize(name: str, input_shape: tuple[int, ...], n_outputs: int,
     from ecgq.eval import profiling
     from ecgq.models.registry import count_params, create
 
+    from ecgq.eval.op_energy import dense_operations
+    from ecgq.models.registry import model_spec
+
     module, variables = create(name, input_shape=input_shape, n_outputs=n_outputs, seed=seed)
     x = jnp.zeros((1, *input_shape), jnp.float32)
     apply = lambda v, x: module.apply(v, x)  # noqa: E731  (inference mode: train=False)
     counts = count_params(variables)
-    return {
+    flops = profiling.count_flops(apply, variables, x)
+    out = {
         "model": name,
         "input_shape": list(input_shape),
         "classical_params": counts["classical"],
         "quantum_params": counts["quantum"],
-        "flops": profiling.count_flops(apply, variables, x),
+        "flops": flops,
+        "operations": dense_operations(flops),
         "output_shape": list(jax.eval_shape(apply, variables, x).shape),
         "latency_ms": {str(b): ms for b, ms in
                        profiling.measure_latency(apply, variables, input_shape, batch_sizes).items()},
     }
+    hook = model_spec(name).inspect
+    if hook is not None:  # e.g. spiking models: their own counts (bits, spikes, synaptic operations)
+        sample = jax.random.normal(jax.random.key(seed), (INSPECT_BATCH, *input_shape), jnp.float32)
+        inspection = hook(module, variables, sample, None)
+        out["dense_operations"] = out.pop("operations")
+        out.update(inspection)
+        out["inspection_input"] = (f"initial weights (seed {seed}) on {INSPECT_BATCH} standard-normal windows: "
+                                   "spike rates and operations of a trained model differ (see a study's report)")
+    return out
 
 
 def _ints(text: str) -> tuple[int, ...]:

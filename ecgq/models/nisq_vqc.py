@@ -48,9 +48,15 @@ import ml_collections
 
 from ecgq.data.rr import RR_FEATURES
 from ecgq.errors import ConfigError
-from ecgq.models.controls import MatchedDense, matched_dense_params, matched_hidden
+from ecgq.models.controls import (
+    MatchedDense,
+    angle_circuit_spec,
+    circuit_params,
+    control_hidden,
+    matched_dense_params,
+)
 from ecgq.models.heads import concat_rr
-from ecgq.models.registry import MODELS, ModelSpec, config_of, module_from_config
+from ecgq.models.registry import MODELS, ModelSpec, config_of, follow_data_leads, module_from_config
 
 MAX_PARAMS = 500
 ENCODINGS = ("reupload", "angle")  # one angle per qubit, as the angle map produces
@@ -157,19 +163,6 @@ class NisqNet(nn.Module):
 # --- parameter budget ----------------------------------------------------------------------------
 
 
-def circuit_params(cfg: ml_collections.ConfigDict) -> int:
-    """Trainable weights of the circuit that ``cfg`` describes (nisq_mlp: the circuit it matches)."""
-    from ecgq.quantum.circuits import weight_shape
-
-    return math.prod(weight_shape(_circuit_spec(cfg)))
-
-
-def control_hidden(cfg: ml_collections.ConfigDict) -> int:
-    """Hidden width of nisq_mlp's classical layer: ``hidden``, or 0 = nearest the circuit's count."""
-    q = int(cfg.n_qubits)
-    return int(cfg.hidden) or matched_hidden(q, q, circuit_params(cfg))
-
-
 def param_counts(cfg: ml_collections.ConfigDict, quantum: bool, n_leads: int, n_rr: int,
                  n_outputs: int) -> dict[str, int]:
     """Trainable parameters of each part, exactly as :func:`build` creates them."""
@@ -199,14 +192,6 @@ def _check_budget(cfg, quantum: bool, n_leads: int, n_outputs: int, where: str) 
             f"--config.{where}.n_qubits or --config.{where}.n_layers.")
 
 
-def _circuit_spec(cfg):
-    from ecgq.quantum.circuits import CircuitSpec
-
-    return CircuitSpec(n_qubits=int(cfg.n_qubits), n_layers=int(cfg.n_layers),
-                       encoding=cfg.get("encoding", "reupload"), rotation=cfg.get("rotation", "Y"),
-                       block=cfg.block, measurement="expval")
-
-
 def _checker(quantum: bool):
     def check(cfg: ml_collections.ConfigDict, quantum_cfg, where: str) -> None:
         """Structure and budget before any data: the budget with one lead (or ``n_leads``) and two
@@ -226,7 +211,7 @@ def _checker(quantum: bool):
                 f"(n_qubits={cfg.n_qubits}, uploaded once per re-uploading layer), which only "
                 f"{list(ENCODINGS)} encode.")
         try:
-            _circuit_spec(cfg)
+            angle_circuit_spec(cfg)
         except ValueError as error:
             raise ConfigError(f"--config.{where}: {error}") from None
         n_features = int(cfg.n_morph) + int(cfg.n_rr)
@@ -243,12 +228,7 @@ def _checker(quantum: bool):
 def _fitter(quantum: bool):
     def fit_to_data(cfg: ml_collections.ConfigDict, view, where: str) -> None:
         """Take the number of leads from the data (0 = follow the data), then recheck the budget."""
-        leads = len(view.leads)
-        if not cfg.n_leads:
-            cfg.n_leads = leads
-        elif int(cfg.n_leads) != leads:
-            raise ConfigError(f"--config.{where}.n_leads={cfg.n_leads} but the data's windows have "
-                              f"{leads} lead(s); set it to 0 to follow the data.")
+        leads = follow_data_leads(cfg, view, where)
         if int(cfg.pool_bins) > _pooled_length(cfg, int(view.length)):
             raise ConfigError(f"--config.{where}.pool_bins={cfg.pool_bins} exceeds the "
                               f"{_pooled_length(cfg, int(view.length))} samples left to pool.")
@@ -261,26 +241,13 @@ def _pooled_length(cfg, length: int) -> int:
     return -(-length // int(cfg.conv_stride)) if cfg.conv_features else length
 
 
-def _simulation(quantum_cfg) -> ml_collections.ConfigDict:
-    if quantum_cfg is not None:
-        return quantum_cfg
-    from ecgq.quantum.config import quantum_config
-
-    return quantum_config()
-
-
 def build_vqc(cfg: ml_collections.ConfigDict, n_outputs: int, quantum_cfg=None) -> NisqNet:
     """``nisq_vqc``: the circuit from the model's own fields, simulated as ``quantum_cfg`` says."""
-    from ecgq.quantum import VQC
+    from ecgq.quantum import vqc_for_circuit
 
     _checker(True)(cfg, quantum_cfg, "nisq_vqc")
     _check_budget(cfg, True, int(cfg.n_leads) or 1, n_outputs, "nisq_vqc")
-    sim = _simulation(quantum_cfg)
-    vqc = VQC(n_qubits=int(cfg.n_qubits), n_layers=int(cfg.n_layers), encoding=cfg.encoding,
-              rotation=cfg.rotation, block=cfg.block, measurement="expval", wires=None,
-              backend=sim.backend, method=sim.method, diff_method=sim.diff_method, dtype=sim.dtype,
-              input_scaling=False, init_scale=float(cfg.init_scale), shots=int(sim.shots),
-              depolarizing=float(sim.depolarizing), amplitude_damping=float(sim.amplitude_damping))
+    vqc = vqc_for_circuit(angle_circuit_spec(cfg), quantum_cfg, init_scale=float(cfg.init_scale))
     return module_from_config(NisqNet, cfg, n_outputs=n_outputs, core=vqc)
 
 
@@ -317,8 +284,9 @@ _CIRCUIT_DOCS = {
                 "layer (data re-uploading) or 'angle' once.",
     "rotation": "Axis of the angle encoding: 'X', 'Y' or 'Z'.",
     "block": "Trainable block: 'ryrz_ring' (RY, RZ per qubit + CNOT ring: 2 weights per qubit and "
-             "layer), 'basic' (1), 'strong' (3) or 'su4' (a universal two-qubit gate on each neighbouring pair: "
-             "15 per pair and layer).",
+             "layer), 'basic' (1), 'strong' (3), 'su4' (a universal two-qubit gate on each neighbouring pair: "
+             "15 per pair and layer) or 'ryrz_crx_all' (RY, RZ per qubit + a learned CRX on every pair: "
+             "2 per qubit + 1 per pair and layer).",
     "init_scale": "Block weights start uniform in [-init_scale, init_scale] radians.",
 }
 

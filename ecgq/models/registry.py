@@ -55,6 +55,10 @@ class ModelSpec:
     unknown); a teacher assumes its own leads and rate. ``adapt_inputs(x, lead_names,
     sampling_rate, cfg)`` brings a split's windows to a teacher's own input (leads, rate, length,
     normalisation) before its logits are computed; None: the teacher takes the data as they are.
+    ``inspect(module, variables, x, rr) -> dict`` describes a *trained* member on real windows
+    beyond its logits: ``operations`` (``ecgq.eval.op_energy.energy_estimate`` of the ACs / MACs it
+    would perform; default: its dense XLA FLOPs), ``spike_rate``, learned structure to plot
+    (``entanglement``) and anything else JSON-able the report keeps per run.
     """
 
     name: str
@@ -76,6 +80,7 @@ class ModelSpec:
     uses_quantum: bool = False
     control: str = ""
     adapt_inputs: Callable[[np.ndarray, tuple[str, ...], float, ml_collections.ConfigDict], np.ndarray] | None = None
+    inspect: Callable[..., dict] | None = None
 
     def __post_init__(self):
         if self.role not in ROLES or self.family not in FAMILIES:
@@ -110,6 +115,18 @@ def module_from_config(module_cls, cfg: ml_collections.ConfigDict, **fixed):
     kwargs = {key: tuple(cfg[key]) if isinstance(cfg[key], (list, tuple)) else cfg[key]
               for key in module_fields(module_cls) if key in cfg and key not in fixed}
     return module_cls(**fixed, **kwargs)
+
+
+def follow_data_leads(cfg: ml_collections.ConfigDict, view: InputView, where: str) -> int:
+    """``cfg.n_leads`` from the data when left at 0, or a ``ConfigError`` naming ``where.n_leads``
+    when it was set and the data disagree; returns the number of leads."""
+    leads = len(view.leads)
+    if not cfg.n_leads:
+        cfg.n_leads = leads
+    elif int(cfg.n_leads) != leads:
+        raise ConfigError(f"--config.{where}.n_leads={cfg.n_leads} but the data's windows have "
+                          f"{leads} lead(s); set it to 0 to follow the data.")
+    return leads
 
 
 def model_spec(name: str, field: str | None = None) -> ModelSpec:

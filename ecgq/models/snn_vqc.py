@@ -26,9 +26,9 @@ one full-precision scale per output channel; also stage 0 with ``binary_first``)
 is full precision: stage 0's kernel, the batch-norm affines (folded into each neuron's bias and
 threshold at inference), the LIF decays and thresholds, the readouts, the angle map, the fusion
 gate and the circuit's angles. With the defaults, on 12 leads and 5 outputs: ``snn`` 15,717
-parameters (12,800 of them 1-bit), ``snn_vqc`` 17,700 (132 quantum), ``snn_mlp`` 17,695;
-:func:`precision_counts` gives bits and bytes, :func:`spike_statistics` spike rates and
-synaptic-operation counts per stage.
+parameters (12,800 of them 1-bit), ``snn_vqc`` 17,695 (132 quantum), ``snn_mlp`` 17,690;
+:mod:`ecgq.models.snn_costs` gives bits and bytes, spike rates, synaptic operations and the
+operation-count energy estimate per stage (the models' ``inspect`` hook).
 
 Why this design:
 - Full-precision first layer: the ECG is analog; a 1-bit kernel on raw leads loses the amplitude
@@ -48,7 +48,7 @@ Why this design:
 - Learned entanglement: the circuit's entangler is a CRX with its own angle on each of the 28
   qubit pairs (:func:`ecgq.quantum.circuits.ryrz_crx_all_layers`), so which qubits interact and
   how strongly is learned by gradient descent, with no discrete choice (no argmax);
-  :func:`entanglement_map` turns the angles into a pair-strength heat map.
+  `ecgq.models.snn_costs.entanglement_map` turns the angles into a pair-strength heat map.
 - Bounded angles ``(pi/2) tanh``: see :mod:`ecgq.models.nisq_vqc` (the two tails of a feature
   must not wrap onto one state).
 - ``init_scale = pi/4``: with all 28 pairs entangled, angles uniform in ``[-pi, pi]`` make the
@@ -76,16 +76,24 @@ import ml_collections
 import numpy as np
 
 from ecgq.errors import ConfigError
-from ecgq.models.controls import MatchedDense, matched_dense_params, matched_hidden
+from ecgq.models.controls import (
+    MatchedDense,
+    angle_circuit_spec,
+    circuit_params,
+    control_hidden,
+    matched_dense_params,
+)
 from ecgq.models.heads import concat_rr
 from ecgq.models.registry import (
     MODELS,
     QUANTUM_PREFIX,
     ModelSpec,
     config_of,
+    follow_data_leads,
     module_from_config,
 )
-from ecgq.models.spiking import BINARY_PREFIX, LIF, SURROGATES, BinaryConv1D, conv1d_ops
+from ecgq.models.snn_costs import inspect_trained
+from ecgq.models.spiking import LIF, SURROGATES, BinaryConv1D, conv1d_ops
 
 MAX_PARAMS = 50_000
 GATES = ("scalar", "per_class")
@@ -219,113 +227,9 @@ class SNNVQCNet(nn.Module):
         return self.fuse(logits, self.core(self.angles(features)))
 
 
-# --- what a trained model holds and does ---------------------------------------------------------
-
-
-def _leaf_name(path) -> str:
-    last = path[-1]
-    return str(getattr(last, "key", getattr(last, "name", last)))
-
-
-def precision_counts(variables) -> dict:
-    """Parameters split into 1-bit and full precision, in bits and bytes beside their FP32 size.
-
-    ``binary_kernel`` leaves are 1 bit per weight plus one FP32 scale per output channel (the
-    mean ``|w|`` a deployed layer stores); every other parameter (quantum angles included) is 32
-    bits. ``layers`` gives the split per top-level module. Batch statistics are not parameters
-    (at inference they fold into the batch-norm affines, which are counted).
-    """
-    params = variables.get("params", variables) if hasattr(variables, "get") else variables
-    totals = {"binary_params": 0, "binary_scales": 0, "full_precision_params": 0, "quantum_params": 0}
-    layers: dict[str, dict[str, int]] = {}
-    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
-        name, top, size = _leaf_name(path), _leaf_name(path[:1]), int(np.prod(np.shape(leaf)))
-        row = layers.setdefault(top, {"binary": 0, "full_precision": 0})
-        if name.startswith(BINARY_PREFIX):
-            totals["binary_params"] += size
-            totals["binary_scales"] += int(np.shape(leaf)[-1])
-            row["binary"] += size
-        else:
-            totals["full_precision_params"] += size
-            totals["quantum_params"] += size if name.startswith(QUANTUM_PREFIX) else 0
-            row["full_precision"] += size
-    bits = totals["binary_params"] + 32 * (totals["full_precision_params"] + totals["binary_scales"])
-    fp32 = 4 * (totals["binary_params"] + totals["full_precision_params"])
-    return {**totals, "total_params": totals["binary_params"] + totals["full_precision_params"],
-            "bits": bits, "bytes": math.ceil(bits / 8), "fp32_bytes": fp32,
-            "compression": fp32 / max(1, math.ceil(bits / 8)), "layers": layers}
-
-
-def spike_statistics(module: SNNVQCNet, variables, x, rr=None) -> dict[str, dict[str, float]]:
-    """Per stage, for the batch ``x`` in inference mode: ``spike_rate`` (spikes per neuron and
-    step), ``spikes`` and ``neurons`` (x steps) per sample, ``synops`` (event-driven accumulates)
-    and ``macs`` (dense multiply-accumulates) of its convolution per sample, ``input_activity``
-    (fraction of non-zero inputs). The dense layers after pooling add ``macs`` only
-    (``dense:<name>``), from their kernels. Read from the ``intermediates`` the stages sow.
-    """
-    def run(v, x, rr):
-        return module.apply(v, x, rr, train=False, mutable=["intermediates"])[1]["intermediates"]
-
-    sown = jax.jit(run)(variables, jnp.asarray(x), None if rr is None else jnp.asarray(rr))
-    out = {name: {key: float(values[key][0]) for key in STAT_KEYS}
-           for name, values in sorted(sown.items()) if name.startswith("stages_")}
-    params = variables["params"]
-    for name in ("readout", "angle_map", "core_readout"):
-        if name in params:
-            out[f"dense:{name}"] = {"macs": float(np.prod(np.shape(params[name]["kernel"])))}
-    return out
-
-
-def entanglement_map(variables, per_layer: bool = False) -> np.ndarray:
-    """Learned pair strengths of an ``snn_vqc`` circuit with block ``ryrz_crx_all``, for a heat map.
-
-    ``|sin(theta_ij / 2)|`` of each pair's CRX angle (0: the pair never interacts; 1: its gate
-    can create a maximally entangled pair), symmetric with a zero diagonal: ``(n_qubits,
-    n_qubits)`` averaged over layers, or ``(n_layers, n_qubits, n_qubits)`` with ``per_layer``.
-    ``variables`` are the model's (``params`` with ``core/quantum_weights``), or those weights.
-    """
-    from ecgq.quantum.circuits import all_pairs
-
-    weights = variables
-    if hasattr(variables, "get"):
-        params = variables.get("params", variables)
-        weights = params["core"]["quantum_weights"] if "core" in params else params["quantum_weights"]
-    weights = np.asarray(weights)
-    if weights.ndim != 2:
-        raise ValueError(f"expected ryrz_crx_all weights (n_layers, n(n+3)/2), got shape {weights.shape}")
-    n = round((math.sqrt(9 + 8 * weights.shape[1]) - 3) / 2)
-    if n * (n + 3) // 2 != weights.shape[1]:
-        raise ValueError(f"{weights.shape[1]} angles per layer are not those of a ryrz_crx_all block")
-    strengths = np.zeros((weights.shape[0], n, n))
-    for k, (i, j) in enumerate(all_pairs(n)):
-        strengths[:, i, j] = strengths[:, j, i] = np.abs(np.sin(weights[:, 2 * n + k] / 2))
-    return strengths if per_layer else strengths.mean(axis=0)
-
-
 # --- parameter budget ----------------------------------------------------------------------------
 
 KINDS = ("snn", "snn_vqc", "snn_mlp")
-
-
-def _circuit_spec(cfg):
-    from ecgq.quantum.circuits import CircuitSpec
-
-    return CircuitSpec(n_qubits=int(cfg.n_qubits), n_layers=int(cfg.n_layers),
-                       encoding=cfg.get("encoding", "reupload"), rotation=cfg.get("rotation", "Y"),
-                       block=cfg.block, measurement="expval")
-
-
-def circuit_params(cfg: ml_collections.ConfigDict) -> int:
-    """Trainable angles of the circuit ``cfg`` describes (snn_mlp: the circuit it matches)."""
-    from ecgq.quantum.circuits import weight_shape
-
-    return math.prod(weight_shape(_circuit_spec(cfg)))
-
-
-def control_hidden(cfg: ml_collections.ConfigDict) -> int:
-    """Hidden width of snn_mlp's classical layer: ``hidden``, or 0 = nearest the circuit's count."""
-    q = int(cfg.n_qubits)
-    return int(cfg.hidden) or matched_hidden(q, q, circuit_params(cfg))
 
 
 def param_counts(cfg: ml_collections.ConfigDict, kind: str, n_leads: int, n_outputs: int) -> dict[str, int]:
@@ -396,7 +300,7 @@ def _checker(kind: str):
             if kind == "snn_mlp" and int(cfg.hidden) < 0:
                 raise ConfigError(f"--config.{where}.hidden must be >= 0 (0 = matched), got {cfg.hidden}.")
             try:
-                _circuit_spec(cfg)
+                angle_circuit_spec(cfg)
             except ValueError as error:
                 raise ConfigError(f"--config.{where}: {error}") from None
         _check_budget(cfg, kind, int(cfg.n_leads) or 12, 5, where)
@@ -407,12 +311,7 @@ def _checker(kind: str):
 def _fitter(kind: str):
     def fit_to_data(cfg: ml_collections.ConfigDict, view, where: str) -> None:
         """Take the number of leads from the data (0 = follow the data), then recheck the budget."""
-        leads = len(view.leads)
-        if not cfg.n_leads:
-            cfg.n_leads = leads
-        elif int(cfg.n_leads) != leads:
-            raise ConfigError(f"--config.{where}.n_leads={cfg.n_leads} but the data's windows have "
-                              f"{leads} lead(s); set it to 0 to follow the data.")
+        leads = follow_data_leads(cfg, view, where)
         _check_budget(cfg, kind, leads, 5, where)
 
     return fit_to_data
@@ -434,17 +333,10 @@ def build_vqc(cfg: ml_collections.ConfigDict, n_outputs: int, quantum_cfg=None) 
     """``snn_vqc``: the circuit from the model's own fields, simulated as ``quantum_cfg`` says
     (backend, method, precision, shots, noise; default: the quantum layer's defaults, i.e. ecgq's
     fused JAX simulator)."""
-    from ecgq.quantum import VQC
-    from ecgq.quantum.config import quantum_config
+    from ecgq.quantum import vqc_for_circuit
 
     _pyramid(cfg, "snn_vqc", n_outputs)
-    sim = quantum_cfg if quantum_cfg is not None else quantum_config()
-    spec = _circuit_spec(cfg)
-    vqc = VQC(n_qubits=spec.n_qubits, n_layers=spec.n_layers, encoding=spec.encoding, rotation=spec.rotation,
-              block=spec.block, measurement="expval", wires=None, backend=sim.backend, method=sim.method,
-              diff_method=sim.diff_method, dtype=sim.dtype, input_scaling=False,
-              init_scale=float(cfg.init_scale), shots=int(sim.shots), depolarizing=float(sim.depolarizing),
-              amplitude_damping=float(sim.amplitude_damping))
+    vqc = vqc_for_circuit(angle_circuit_spec(cfg), quantum_cfg, init_scale=float(cfg.init_scale))
     return module_from_config(SNNVQCNet, cfg, n_outputs=n_outputs, core=vqc)
 
 
@@ -524,6 +416,7 @@ MODELS.register(ModelSpec(
     build=build_snn,
     fit_to_data=_fitter("snn"),
     check=_checker("snn"),
+    inspect=inspect_trained,
     **_SPEC,
 ))
 
@@ -536,6 +429,7 @@ MODELS.register(ModelSpec(
     build=build_vqc,
     fit_to_data=_fitter("snn_vqc"),
     check=_checker("snn_vqc"),
+    inspect=inspect_trained,
     uses_quantum=True,
     control="snn_mlp",
     **_SPEC,
@@ -554,5 +448,6 @@ MODELS.register(ModelSpec(
     build=build_mlp,
     fit_to_data=_fitter("snn_mlp"),
     check=_checker("snn_mlp"),
+    inspect=inspect_trained,
     **_SPEC,
 ))

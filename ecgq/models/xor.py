@@ -201,16 +201,9 @@ def build_mlp(cfg: ml_collections.ConfigDict, n_outputs: int, _quantum_cfg=None)
 
 def build_vqc(cfg: ml_collections.ConfigDict, n_outputs: int, quantum_cfg=None) -> XorVQCNet:
     """The circuit from the model's own fields, simulated as the study's ``quantum`` config says."""
-    from ecgq.quantum import VQC
-    from ecgq.quantum.config import quantum_config
+    from ecgq.quantum import vqc_for_circuit
 
-    sim = quantum_cfg if quantum_cfg is not None else quantum_config()
-    spec = circuit_spec(cfg)
-    vqc = VQC(n_qubits=spec.n_qubits, n_layers=spec.n_layers, encoding=spec.encoding, rotation=spec.rotation,
-              block=spec.block, measurement=spec.measurement, wires=spec.wires, backend=sim.backend,
-              method=sim.method, diff_method=sim.diff_method, dtype=sim.dtype, input_scaling=False,
-              init_scale=float(cfg.init_scale), shots=int(sim.shots), depolarizing=float(sim.depolarizing),
-              amplitude_damping=float(sim.amplitude_damping))
+    vqc = vqc_for_circuit(circuit_spec(cfg), quantum_cfg, init_scale=float(cfg.init_scale))
     return module_from_config(XorVQCNet, cfg, n_outputs=n_outputs, core=vqc)
 
 

@@ -9,7 +9,7 @@ Nothing here knows about ECG. Public entry points:
 
 from ecgq.quantum.backends import BACKENDS, circuit_function
 from ecgq.quantum.circuits import CircuitSpec, quantum_function, weight_shape
-from ecgq.quantum.vqc import VQC, vqc_from_config
+from ecgq.quantum.vqc import VQC, vqc_for_circuit, vqc_from_config
 
 __all__ = ["BACKENDS", "CircuitSpec", "VQC", "circuit_function", "quantum_function",
-           "vqc_from_config", "weight_shape"]
+           "vqc_for_circuit", "vqc_from_config", "weight_shape"]

@@ -105,3 +105,23 @@ def vqc_from_config(cfg: ml_collections.ConfigDict) -> VQC:
         input_scaling=cfg.input_scaling, init_scale=cfg.init_scale, shots=cfg.shots,
         depolarizing=cfg.depolarizing, amplitude_damping=cfg.amplitude_damping,
     )
+
+
+def vqc_for_circuit(spec: CircuitSpec, simulation: ml_collections.ConfigDict | None = None, *,
+                    init_scale: float) -> VQC:
+    """A :class:`VQC` whose circuit is a model's own (``spec``: qubits, layers, block, ...), simulated
+    as the study's ``quantum`` config says (backend, method, precision, shots, noise; ``None``: the
+    defaults of :func:`ecgq.quantum.config.quantum_config`, i.e. the fused JAX simulator).
+
+    Why split: a model fixes its circuit's structure (its parameter budget depends on it), while how
+    the circuit is simulated is a study-wide choice that must not change what the model is.
+    """
+    from ecgq.quantum.config import quantum_config
+
+    sim = simulation if simulation is not None else quantum_config()
+    return VQC(n_qubits=spec.n_qubits, n_layers=spec.n_layers, encoding=spec.encoding, rotation=spec.rotation,
+               block=spec.block, measurement=spec.measurement,
+               wires=None if spec.wires is None else tuple(spec.wires), backend=sim.backend, method=sim.method,
+               diff_method=sim.diff_method, dtype=sim.dtype, input_scaling=False, init_scale=float(init_scale),
+               shots=int(sim.shots), depolarizing=float(sim.depolarizing),
+               amplitude_damping=float(sim.amplitude_damping))

@@ -184,6 +184,9 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
         meta["notes"].append("metrics are per record (mean window probability); window-level ones in window_metrics")
     energy_notes = {r["energy_note"] for r in runs if r.get("energy_mj") is None and r.get("energy_note")}
     meta["notes"].extend(f"energy unavailable: {n}" for n in sorted(energy_notes))
+    meta["notes"].extend(fusion_gate_notes(runs))
+    if config.get("targets"):
+        meta["targets"] = config.targets.to_dict()
     paths = report.write_report(workdir, runs, meta, histories)
     summary = report.build_summary(runs)
     comparison = kd_comparison.compare(runs)  # the same pure function write_report used
@@ -193,6 +196,8 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
         for i, p in enumerate(plots.kd_heatmaps(summary, workdir)):
             paths[f"plot_kd_heatmap_{i}"] = p
         paths["plot_training_curves"] = plots.training_curves(histories, os.path.join(workdir, "training_curves.png"))
+        for model, path in plots.entanglement_maps(runs, workdir).items():
+            paths[f"plot_entanglement_{model}"] = path
         kd_plot = plots.kd_paired_differences(comparison, os.path.join(workdir, "kd_paired_differences.png"))
         if kd_plot:
             paths["plot_kd_paired_differences"] = kd_plot
@@ -203,6 +208,20 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
           f"(selection on val); {time.time() - start:.0f} s")
     report.print_summary(summary, paths, comparison)
     return {"paths": paths, "summary": summary, "meta": meta, "kd_comparison": comparison}
+
+
+def fusion_gate_notes(runs) -> list[str]:
+    """Per hybrid model and setting, the learned fusion gate ``a`` (its second path's share of the
+    logits) as mean and range over seeds: what the quantum path (or its control) ended up carrying."""
+    from ecgq.eval.report import setting_label
+
+    gates: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        gate = (r.get("inspection") or {}).get("fusion_gate")
+        if gate is not None:
+            gates.setdefault((r["model"], setting_label(r)), []).append(float(np.mean(gate)))
+    return [f"{model} ({setting}): learned fusion gate a = {np.mean(v):.3f} (seeds {min(v):.3f}..{max(v):.3f}; "
+            "logits = (1 - a) classical + a second path)" for (model, setting), v in gates.items()]
 
 
 def _write_stage(path: str, record: dict) -> None:

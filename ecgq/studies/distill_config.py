@@ -54,6 +54,26 @@ STUDY_DOCS: dict[str, str] = {
 }
 
 
+TARGET_DOCS: dict[str, str] = {
+    "source": "Where the targets come from (a paper, a seed implementation); printed in the report.",
+    "total_params": "Claimed parameter count to stay under (all parameters, quantum ones included); 0 = none.",
+    "latency_ms": "Claimed CPU latency per sample at batch 1, in ms, to stay under; 0 = none.",
+    "energy_mj": "Claimed energy per sample in mJ to stay under (compared with the measured energy where a "
+                 "counter exists, else the operation-count estimate); 0 = none.",
+    "accuracy": "Claimed test accuracy to reach; 0 = none.",
+}
+
+
+def targets_config(source: str, **targets: float) -> ml_collections.ConfigDict:
+    """``config.targets``: the claims of the work a study tests, put beside the measured numbers in
+    ``results.md`` (fields of :data:`TARGET_DOCS`; 0 = no claim)."""
+    unknown = set(targets) - set(TARGET_DOCS)
+    if unknown:
+        raise ValueError(f"unknown targets {sorted(unknown)}; known: {sorted(TARGET_DOCS)}")
+    return ml_collections.ConfigDict({"source": source, **{k: float(targets.get(k, 0.0))
+                                                           for k in TARGET_DOCS if k != "source"}})
+
+
 def teacher_config(name: str) -> ml_collections.ConfigDict:
     spec = model_spec(name, "teacher.name")
     if spec.role != "teacher":
@@ -132,6 +152,8 @@ def study_docs(config: ml_collections.ConfigDict) -> dict[str, str]:
             docs.update(mount(f"students.{name}.pretrain", PRETRAIN_DOCS))
     docs.update(mount("distill", DISTILL_DOCS))
     docs.update(mount("eval", EVAL_DOCS))
+    if "targets" in config:
+        docs.update(mount("targets", TARGET_DOCS))
     docs.update(STUDY_DOCS)
     return docs
 
@@ -235,6 +257,9 @@ def check(config: ml_collections.ConfigDict) -> None:
             check_pretrain_config(scfg.pretrain, f"students.{name}.pretrain")
     check_distill_config(config.distill, "distill")
     check_eval_config(config.eval, "eval")
+    for key, value in (config.get("targets") or {}).items():
+        if key != "source" and float(value) < 0:
+            raise ConfigError(f"--config.targets.{key} must be >= 0 (0 = no claim), got {value}.")
     for key in ("train", "val", "test", "seed"):
         if int(config.subsample[key]) < 0:
             raise ConfigError(f"--config.subsample.{key} must be >= 0 (0 = all), got {config.subsample[key]}.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -200,16 +201,27 @@ def _final_history(history: dict, loop: dict) -> dict:
     return out
 
 
+class ChunkedFit(NamedTuple):
+    """What :func:`chunked_fit` returns, one entry per member in ``members`` order."""
+
+    histories: list[dict]
+    logits: dict[str, np.ndarray]
+    probes: list[dict]
+
+
 def chunked_fit(
     *, model, members: Sequence[Member], cfg: ml_collections.ConfigDict, train: dict, val: dict,
     head: str, multilabel: bool, data_seed: int, ckpt_root: str | None, desc: str,
     predict_splits: dict[str, dict[str, np.ndarray]], init_params=None, trainable_fn=None,
     loss_fn: steps.LossFn = objectives.cross_entropy_loss,
-) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Fit all ``members`` in memory-sized chunks; return per-member histories and the logits of
-    each member's best state on every split in ``predict_splits`` (``(members, n, outputs)``)."""
+    probe: Callable[[dict], dict] | None = None,
+) -> ChunkedFit:
+    """Fit all ``members`` in memory-sized chunks; return per-member histories, the logits of each
+    member's best state on every split in ``predict_splits`` (``(members, n, outputs)``) and, with
+    ``probe``, ``probe(variables)`` of each member's best state (while the chunk is in memory)."""
     chunks = plan_member_chunks(model, members, cfg, train, head, loss_fn)
     histories: list[dict] = []
+    probes: list[dict] = []
     logits: dict[str, list[np.ndarray]] = {name: [] for name in predict_splits}
     multi_eval = multiseed.make_multi_eval(steps.make_eval_step(cfg.compute_dtype))
     for i, chunk in enumerate(chunks):
@@ -230,7 +242,9 @@ def chunked_fit(
             })
         for name, split in predict_splits.items():
             logits[name].append(multiseed.predict(multi_eval, result.best_state, split, int(cfg.eval_batch_size)))
-    return histories, {name: np.concatenate(parts, axis=0) for name, parts in logits.items()}
+        if probe is not None:
+            probes += [probe(multiseed.member_variables(result.best_state, j)) for j in range(len(chunk_members))]
+    return ChunkedFit(histories, {name: np.concatenate(parts, axis=0) for name, parts in logits.items()}, probes)
 
 
 def plan_member_chunks(model, members: Sequence[Member], cfg, train: dict, head: str,

@@ -299,3 +299,12 @@ def select_members(mask: jax.Array, new, old):
         return jnp.where(m, n, o)
 
     return jax.tree_util.tree_map(choose, new, old)
+
+
+def member_variables(state, index: int) -> dict:
+    """The Flax variables (``params`` [+ ``batch_stats``]) of member ``index`` of a stacked state,
+    as ``module.apply`` takes them."""
+    variables = {"params": jax.tree_util.tree_map(lambda a: a[index], state.params)}
+    if state.batch_stats:
+        variables["batch_stats"] = jax.tree_util.tree_map(lambda a: a[index], state.batch_stats)
+    return variables

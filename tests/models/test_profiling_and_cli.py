@@ -38,3 +38,18 @@ def test_summary_cli_prints_one_json_object(capsys):
     assert summary["model"] == "cnn1d" and summary["output_shape"] == [1, 3]
     assert summary["classical_params"] > 10_000 and summary["quantum_params"] == 0
     assert summary["flops"] > 0 and set(summary["latency_ms"]) == {"1", "8"}
+    assert summary["operations"]["macs"] == summary["flops"] / 2  # the dense energy estimate
+
+
+def test_summary_cli_gives_a_spiking_model_its_bits_spikes_and_synaptic_operations(capsys):
+    assert models_cli.main(["--model=snn", "--input_shape=200,12", "--n_outputs=5", "--batch_sizes=1",
+                            "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    precision = summary["precision"]
+    assert precision["binary_params"] == 5 * 16 * 32 + 5 * 32 * 64  # the 1-bit stages 1 and 2
+    assert precision["total_params"] == summary["classical_params"] < 50_000
+    assert precision["bytes"] < precision["fp32_bytes"] / 2  # 1 bit instead of 32 for most weights
+    ops, dense = summary["operations"], summary["dense_operations"]
+    assert ops["acs"] > 0 and 0 < ops["energy_pj"] < dense["energy_pj"]  # events cost less than dense MACs
+    assert 0 < summary["spike_rate"] < 1 and set(summary["spike_rates"]) == {"stages_0", "stages_1", "stages_2"}
+    assert "initial weights" in summary["inspection_input"]

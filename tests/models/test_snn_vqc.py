@@ -16,7 +16,7 @@ import pytest
 
 from ecgq import models
 from ecgq.errors import ConfigError
-from ecgq.models import snn_vqc
+from ecgq.models import snn_costs, snn_vqc
 from ecgq.models.registry import InputView
 from ecgq.quantum import circuit_function
 from ecgq.quantum.circuits import CircuitSpec, all_pairs, weight_shape
@@ -77,7 +77,7 @@ def test_budget_shapes_and_the_one_bit_split(name):
     # The totals the module docstring states, so that they cannot drift from the code.
     assert total == {"snn": 15_717, "snn_vqc": 17_695, "snn_mlp": 17_690}[name]
     assert counts["quantum"] == (132 if name == "snn_vqc" else 0)  # 3 layers x (8 RY + 8 RZ + 28 CRX)
-    precision = snn_vqc.precision_counts(variables)
+    precision = snn_costs.precision_counts(variables)
     assert precision["binary_params"] == 5 * 16 * 32 + 5 * 32 * 64  # stages 1 and 2; stage 0 is full precision
     assert precision["binary_scales"] == 32 + 64
     assert precision["binary_params"] + precision["full_precision_params"] == total
@@ -182,22 +182,22 @@ def test_entanglement_map_is_the_pair_strength_of_each_crx():
     k = all_pairs(8).index((2, 5))
     weights[:, 16 + k] = [math.pi, math.pi / 3, 0.0]  # a maximal, a partial and no entangler
     weights[0, 16 + all_pairs(8).index((0, 7))] = 2 * math.pi  # CRX(2 pi) = Z on the control: local
-    per_layer = snn_vqc.entanglement_map({"params": {"core": {"quantum_weights": weights}}}, per_layer=True)
+    per_layer = snn_costs.entanglement_map({"params": {"core": {"quantum_weights": weights}}}, per_layer=True)
     assert per_layer.shape == (3, 8, 8)
     np.testing.assert_allclose(per_layer[:, 2, 5], [1.0, 0.5, 0.0], atol=1e-12)
     np.testing.assert_allclose(per_layer, np.swapaxes(per_layer, 1, 2))
     assert np.all(np.diagonal(per_layer, axis1=1, axis2=2) == 0)
     assert abs(per_layer[0, 0, 7]) < 1e-12
-    mean = snn_vqc.entanglement_map(weights)
+    mean = snn_costs.entanglement_map(weights)
     assert mean.shape == (8, 8) and abs(mean[5, 2] - 0.5) < 1e-12
     assert np.count_nonzero(mean > 1e-12) == 2  # only the pair (2, 5), both orders
     with pytest.raises(ValueError, match="ryrz_crx_all"):
-        snn_vqc.entanglement_map(np.zeros((3, 8, 2)))  # a ryrz_ring circuit's weights
+        snn_costs.entanglement_map(np.zeros((3, 8, 2)))  # a ryrz_ring circuit's weights
 
 
 def test_spike_statistics_per_stage():
     module, variables = models.create("snn_mlp", input_shape=(40, 3), n_outputs=2, **SMALL, **SMALL_CIRCUIT)
-    stats = snn_vqc.spike_statistics(module, variables, _x(4, 40, 3, seed=4))
+    stats = snn_costs.spike_statistics(module, variables, _x(4, 40, 3, seed=4))
     assert set(stats) == {"stages_0", "stages_1", "stages_2", "dense:readout", "dense:angle_map", "dense:core_readout"}
     steps = [20, 10, 5]  # strides 2: every stage steps at half its input's rate
     for i, (stage, width) in enumerate(zip(("stages_0", "stages_1", "stages_2"), SMALL["features"])):

@@ -92,13 +92,18 @@ def test_chunked_fit_equals_unchunked(tiny_data, tiny_cfg, tiny_model):
     # Seed 0 without and with KD, and seed 1 with KD: chunks of 2 split the KD pair of seed 0.
     members = [multiseed.Member(0), multiseed.Member(1, 2.0, 0.7, kd=True), multiseed.Member(0, 2.0, 0.7, kd=True)]
     kwargs = dict(model=tiny_model(), members=members, train=train, val=val, head="softmax", multilabel=False,
-                  data_seed=0, ckpt_root=None, desc="t", predict_splits={"val": val}, loss_fn=kd_batch_loss)
-    _, whole = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
+                  data_seed=0, ckpt_root=None, desc="t", predict_splits={"val": val}, loss_fn=kd_batch_loss,
+                  probe=lambda v: {"val0": np.asarray(kwargs["model"].apply(v, val["x"][:4]))})
+    _, whole, whole_probes = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
     tiny_cfg.max_members_per_chunk = 2
     assert loop.plan_member_chunks(kwargs["model"], members, tiny_cfg, train, "softmax",
                                    kd_batch_loss) == [range(0, 2), range(2, 3)]
-    hist, chunked = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
+    hist, chunked, probes = loop.chunked_fit(cfg=tiny_cfg, **kwargs)
     assert len(hist) == 3
     np.testing.assert_allclose(whole["val"], chunked["val"], rtol=1e-4, atol=1e-5)
+    # The probe sees each member's best variables, in member order, whatever the chunking.
+    assert len(probes) == len(whole_probes) == 3
+    for i in range(3):
+        np.testing.assert_allclose(probes[i]["val0"], chunked["val"][i][:4], rtol=1e-4, atol=1e-5)
     # The KD loss reached the step of every chunk: the same seed with and without the teacher differs.
     assert not np.allclose(chunked["val"][0], chunked["val"][2], atol=1e-4)
