@@ -73,10 +73,13 @@ def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, 
 
 def inspected(inspection: dict, profile: dict) -> dict:
     """``energy_estimate`` (operation counts and pJ per sample), ``spike_rate`` (None for models that
-    do not spike) and the rest of the member's inspection (``inspection``: learned gate, entanglement...)."""
-    rest = {k: v for k, v in inspection.items() if k not in ("operations", "spike_rate")}
+    do not spike), ``nisq`` (test metrics under shots and noise, quantum students;
+    :mod:`ecgq.distill.nisq_eval`) and the rest of the member's inspection (``inspection``: learned
+    gate, entanglement...)."""
+    rest = {k: v for k, v in inspection.items() if k not in ("operations", "spike_rate", "nisq")}
     return {"energy_estimate": inspection.get("operations") or op_energy.dense_operations(profile["flops"]),
-            "spike_rate": inspection.get("spike_rate"), **({"inspection": rest} if rest else {})}
+            "spike_rate": inspection.get("spike_rate"), **({"nisq": inspection["nisq"]} if "nisq" in inspection else {}),
+            **({"inspection": rest} if rest else {})}
 
 
 def histories_by_setting(model_name: str, members, histories) -> dict[str, list[dict]]:

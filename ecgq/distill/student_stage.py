@@ -15,6 +15,7 @@ import numpy as np
 
 from ecgq.distill.arrays import SPLITS, profile, seeds_from, split_arrays, standardize_rr
 from ecgq.distill.losses import kd_batch_loss
+from ecgq.distill.nisq_eval import nisq_probe
 from ecgq.distill.results import TaskInfo, stage_record
 from ecgq.models import build_model, model_spec, trainable_mask
 from ecgq.train import loop, multiseed
@@ -46,13 +47,23 @@ def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teac
         multilabel=task.multilabel, data_seed=seed, ckpt_root=ckpt_root, desc=name,
         predict_splits={"val": data["val"], "test": data["test"]}, init_params=init_params,
         trainable_fn=lambda p: trainable_mask(name, scfg, p), loss_fn=kd_batch_loss,
-        probe=inspector(name, model, data["test"]),
+        probe=combined(inspector(name, model, data["test"]), nisq_probe(
+            name, scfg, quantum_cfg, n_outputs=task.n_outputs, head=task.head, multilabel=task.multilabel,
+            split=data["test"], eval_cfg=eval_cfg, seed=seed)),
     )
     x1 = jnp.zeros((1,) + data["train"]["x"].shape[1:], jnp.float32)
     rr1 = jnp.zeros((1, data["train"]["rr"].shape[1]), jnp.float32) if task.use_rr else None
     variables = jax.jit(model.init)(jax.random.PRNGKey(seed), x1, rr1)  # jitted: eager init is slower
     cost = profile(model, variables, data["train"], eval_cfg)
     return stage_record(name, members, logits, splits, histories, cost, task, inspections)
+
+
+def combined(*probes):
+    """One probe returning the union of the given probes' records (``None`` ones skipped)."""
+    probes = [p for p in probes if p is not None]
+    if not probes:
+        return None
+    return lambda variables: {k: v for p in probes for k, v in p(variables).items()}
 
 
 def inspector(name: str, model, split: dict[str, np.ndarray], n_windows: int = INSPECT_WINDOWS):

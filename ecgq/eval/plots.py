@@ -4,7 +4,8 @@
 * KD-sensitivity heatmaps (temperature x alpha) of each student, where a grid was run;
 * training curves: training loss and validation selection metric per epoch, mean over seeds;
 * paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation);
-* learned entanglement maps: pair strengths of a circuit's learned entanglers, mean over seeds.
+* learned entanglement maps: pair strengths of a circuit's learned entanglers, mean over seeds;
+* quantum students under shots and noise: the metric per condition, mean with 95% CI over seeds.
 """
 
 from __future__ import annotations
@@ -182,3 +183,30 @@ def entanglement_maps(runs: Sequence[Mapping[str, Any]], directory: str) -> dict
         plt.close(fig)
         paths[model] = path
     return paths
+
+
+def nisq_conditions(summary: Sequence[Mapping[str, Any]], path: str, metric: str = "balanced_accuracy") -> str | None:
+    """The metric of every quantum student per NISQ condition (exact, shots, depolarising noise),
+    mean with 95% CI over seeds, one line per model and KD setting; None when nothing was evaluated."""
+    entries = [e for e in summary if e.get("nisq")]
+    if not entries:
+        return None
+    labels = list(dict.fromkeys(label for e in entries for label in e["nisq"]["conditions"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(labels) + 2), 4.2))
+    for k, e in enumerate(entries):
+        stats = [(e["nisq"]["conditions"].get(label) or {}).get(metric) or {} for label in labels]
+        y = np.array([s.get("mean") if s.get("mean") is not None else np.nan for s in stats], float)
+        err = np.array([s.get("ci95") or 0.0 for s in stats], float)
+        offset = (k - (len(entries) - 1) / 2) * 0.06  # side by side, so that CI bars do not hide each other
+        ax.errorbar(np.arange(len(labels)) + offset, y, yerr=err, marker="o", capsize=3,
+                    label=f"{e['model']} ({setting_label(e)}, {e['n_seeds']} seeds)")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=20)
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"Quantum students under shots and gate noise ({entries[0]['nisq']['n_windows']} test windows)",
+                 fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

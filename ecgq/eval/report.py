@@ -72,9 +72,42 @@ def build_summary(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
             "metrics": summarize([m["metrics"] for m in members]),
             "params": first["params"], "flops": first["flops"],
             "latency_ms": first["latency_ms"], "energy_mj": first["energy_mj"],
-            **seed_costs(members),
+            **seed_costs(members), **seed_nisq(members),
         })
     return summary
+
+
+def seed_nisq(members: Sequence[Mapping[str, Any]]) -> dict:
+    """``nisq``: per shot / noise condition the metrics' mean and 95% CI over seeds, with the number
+    of test windows scored (where the runs carry a NISQ evaluation; :mod:`ecgq.distill.nisq_eval`)."""
+    evaluated = [r.get("nisq") for r in members]
+    if not evaluated or any(e is None for e in evaluated):
+        return {}
+    labels = list(evaluated[0]["conditions"])
+    return {"nisq": {"n_windows": evaluated[0]["n_windows"], "of_windows": evaluated[0]["of_windows"],
+                     "conditions": {label: summarize([e["conditions"][label] for e in evaluated])
+                                    for label in labels}}}
+
+
+def nisq_markdown(summary: Sequence[Mapping[str, Any]], metric: str = "balanced_accuracy") -> str:
+    """The "quantum students under shots and noise" section (empty when no run was evaluated so)."""
+    entries = [e for e in summary if e.get("nisq")]
+    if not entries:
+        return ""
+    labels = list(dict.fromkeys(label for e in entries for label in e["nisq"]["conditions"]))
+    rows = []
+    for e in entries:
+        row = {"model": e["model"], "setting": setting_label(e), "seeds": e["n_seeds"],
+               "test windows": f"{e['nisq']['n_windows']} of {e['nisq']['of_windows']}"}
+        row.update({label: _fmt((e["nisq"]["conditions"].get(label) or {}).get(metric)) for label in labels})
+        rows.append(row)
+    intro = (f"Test {metric} (mean ± 95% CI over seeds) of each trained quantum student with its circuit "
+             "simulated exactly (`exact`), with every <Z> estimated from N shots (`shots=N`), or with a "
+             "depolarising channel of probability p after every gate on each of its wires, exact expectations "
+             "of the density matrix (`depolarizing=p`); the same evenly spaced test windows in every column. "
+             "Weights are those trained noiselessly and selected on validation.")
+    return ("## Quantum students under shots and noise\n\n" + intro + "\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) + "\n")
 
 
 def seed_costs(members: Sequence[Mapping[str, Any]]) -> dict:
@@ -239,6 +272,8 @@ def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         row["energy_estimate_mj"], row["macs"], row["acs"] = (estimate.get("energy_mj"), estimate.get("macs"),
                                                               estimate.get("acs"))
         row["spike_rate"] = r.get("spike_rate")
+        for label, scores in ((r.get("nisq") or {}).get("conditions") or {}).items():
+            row[f"nisq_{label}_balanced_accuracy"] = scores.get("balanced_accuracy")
         for dev, d in (r.get("latency_ms") or {}).items():
             for bs, v in d.items():
                 row[f"latency_ms_{dev}_bs{bs}"] = v
@@ -316,6 +351,9 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
         handle.write(markdown_table(document["summary"]) + "\n")
         if any("energy_estimate_mj" in e for e in document["summary"]):
             handle.write("\n" + energy_method_note() + "\n")
+        nisq = nisq_markdown(document["summary"])
+        if nisq:
+            handle.write("\n" + nisq)
         if meta.get("targets"):
             handle.write("\n" + targets_markdown(meta["targets"], document["headline"]) + "\n")
         notes = meta.get("notes") or []

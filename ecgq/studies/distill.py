@@ -198,6 +198,9 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
         paths["plot_training_curves"] = plots.training_curves(histories, os.path.join(workdir, "training_curves.png"))
         for model, path in plots.entanglement_maps(runs, workdir).items():
             paths[f"plot_entanglement_{model}"] = path
+        nisq_plot = plots.nisq_conditions(summary, os.path.join(workdir, "nisq_balanced_accuracy.png"))
+        if nisq_plot:
+            paths["plot_nisq"] = nisq_plot
         kd_plot = plots.kd_paired_differences(comparison, os.path.join(workdir, "kd_paired_differences.png"))
         if kd_plot:
             paths["plot_kd_paired_differences"] = kd_plot

@@ -35,4 +35,5 @@ def shrink(config, students=None, n_seeds: int = 2):
             config.students[name].pretrain.epochs = 1
     config.eval.latency_batch_sizes = (1, 8)
     config.eval.energy = False
+    config.eval.nisq_shots, config.eval.nisq_depolarizing = (), ()  # one test turns them on
     return config

@@ -42,7 +42,9 @@ def _test_f1(config, name, model_cfg, quantum, best, index, splits) -> float:
 
 
 def test_quick_preset_end_to_end(tmp_path, capsys):
-    config = studies.prepare(None, _quick())
+    quick = _quick()
+    quick.eval.nisq_shots, quick.eval.nisq_depolarizing = (100,), (0.01,)  # one shot and one noise condition
+    config = studies.prepare(None, quick)
     assert tuple(config.student_names) == STUDENTS and config.teacher.name == "xor_teacher"
     out = studies.run(config, str(tmp_path))
     doc = json.loads((tmp_path / "results.json").read_text())
@@ -62,6 +64,19 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
         assert c["status"] == "ok" and c["n_pairs"] == 2 and "f1_macro" in c["differences"]
     md = (tmp_path / "results.md").read_text()
     assert "KD vs no KD (paired by seed)" in md and "f1_macro" in md
+    # Every trained circuit is also scored under shots and gate noise; the noiseless column is the
+    # reported test score itself (all 1,000 test points), the classical models get none.
+    for run in doc["runs"]:
+        nisq = run.get("nisq")
+        if run["model"] not in ("xor_vqc_universal", "xor_vqc_selective"):
+            assert nisq is None, run["model"]
+            continue
+        assert set(nisq["conditions"]) == {"exact", "shots=100", "depolarizing=0.01"}
+        assert nisq["n_windows"] == nisq["of_windows"] == len(load_splits(config.data).test.y)
+        assert nisq["conditions"]["exact"]["f1_macro"] == pytest.approx(run["metrics"]["f1_macro"], abs=1e-6)
+        assert nisq["conditions"]["shots=100"]["f1_macro"] != run["metrics"]["f1_macro"]  # shot noise shows
+    assert "## Quantum students under shots and noise" in md and "depolarizing=0.01" in md
+    assert (tmp_path / "nisq_balanced_accuracy.png").stat().st_size > 5_000
     assert out["paths"]["plot_decision_regions"] == str(tmp_path / "decision_regions.png")
     assert (tmp_path / "decision_regions.png").stat().st_size > 10_000
     assert "Report:" in capsys.readouterr().out
