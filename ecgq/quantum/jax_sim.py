@@ -89,6 +89,8 @@ def choose_method(method: str, n_gates: int, n_qubits: int, batch: int) -> str:
     than chains of small contractions, hence the factor."""
     if method != "auto":
         return method
+    if not isinstance(batch, int):  # a symbolic batch (jax.export): no size to weigh, both are exact
+        return "gates"
     dim = 2 ** n_qubits
     return "unitary" if dim * (n_gates + batch) <= 4 * batch * n_gates else "gates"
 

@@ -29,27 +29,6 @@ def applies(config, splits) -> bool:
     return tuple(splits.train.x.shape[1:]) == (2, 1) and "teacher_data" not in config
 
 
-def _member_index(members, seed: int, temperature, alpha, kd: bool) -> int | None:
-    for i, m in enumerate(members):
-        if m.seed == seed and m.kd == kd and (not kd or (m.temperature == temperature and m.alpha == alpha)):
-            return i
-    return None
-
-
-def _stacked_best(root: str) -> dict | None:
-    """Every member's best state of one model, its chunks joined along the member axis in order."""
-    import jax
-
-    from ecgq.train.checkpoints import restore_best
-
-    chunks = sorted(d for d in os.listdir(root) if d.startswith("chunk_")) if os.path.isdir(root) else []
-    parts = [restore_best(os.path.join(root, d)) for d in chunks] if chunks else [restore_best(root)]
-    if not parts or any(p is None for p in parts):
-        return None
-    keep = {k: [p[k] for p in parts] for k in ("params", "batch_stats") if parts[0].get(k)}
-    return {k: jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *v) for k, v in keep.items()}
-
-
 def _grid_classes(name: str, model_cfg, n_outputs: int, quantum_cfg, best: dict, index: int,
                   x: np.ndarray, resolution: int) -> np.ndarray:
     import jax
@@ -83,7 +62,8 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
     if not applies(config, splits):
         return {}
     from ecgq.eval.decision_regions import plane_grid, plot_decision_regions
-    from ecgq.train.multiseed import member_grid
+    from ecgq.train.checkpoints import restore_best_members
+    from ecgq.train.multiseed import member_grid, member_index
 
     info = splits.info
     n_outputs = len(info.class_names)
@@ -100,7 +80,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
         panels.append(("clean labels (data.xor)", truth.reshape(RESOLUTION, RESOLUTION)))
     ckpt = os.path.join(workdir, "checkpoints")
     teacher = config.teacher.name
-    best = _stacked_best(os.path.join(ckpt, "teacher"))
+    best = restore_best_members(os.path.join(ckpt, "teacher"))
     if best is None:
         log.warning("decision regions: no teacher checkpoint under %s; figure skipped", ckpt)
         return {}
@@ -111,7 +91,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
     chosen = {c["model"]: c for c in comparison}
     d = config.distill
     for name in config.student_names:
-        best = _stacked_best(os.path.join(ckpt, name))
+        best = restore_best_members(os.path.join(ckpt, name))
         if best is None:
             log.warning("decision regions: no checkpoint of %s; its panels are left out", name)
             continue
@@ -125,7 +105,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
             s = c["kd_setting"]
             settings.append((f"KD T={s['temperature']:g} a={s['alpha']:g}", True, s["temperature"], s["alpha"]))
         for label, kd, t, a in settings:
-            index = _member_index(members, seed, t, a, kd)
+            index = member_index(members, seed, t, a, kd)
             if index is None:
                 panels.append(None)
                 continue

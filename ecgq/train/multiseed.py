@@ -49,6 +49,14 @@ def member_grid(seeds: Sequence[int], temperatures: Sequence[float], alphas: Seq
     return members
 
 
+def member_index(members: Sequence[Member], seed: int, temperature=None, alpha=None, kd: bool = False) -> int | None:
+    """Position of the member (seed, KD setting) in ``members`` (``None`` when absent)."""
+    for i, m in enumerate(members):
+        if m.seed == seed and m.kd == kd and (not kd or (m.temperature == temperature and m.alpha == alpha)):
+            return i
+    return None
+
+
 def hparams_of(members: Sequence[Member]) -> dict[str, jax.Array]:
     """Per-member temperature and alpha arrays (leading axis = members)."""
     return {
