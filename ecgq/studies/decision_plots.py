@@ -3,7 +3,7 @@
 Why here: drawing needs the *trained* models evaluated on a grid of the plane, which no stage
 computes (a grid is no split, and the stages' records keep metrics, not weights). A finished study
 already holds every member's best-on-validation weights in its Orbax checkpoints, so this module
-reads them back (:func:`ecgq.train.checkpoints.restore_best`), evaluates the teacher and, per
+reads them back (:func:`ecgq.train.checkpoints.restore_best_members`), evaluates the teacher and, per
 student, the no-KD baseline and the validation-chosen KD setting of the first seed on the grid,
 and hands the class maps to :func:`ecgq.eval.decision_regions.plot_decision_regions`. The stages
 and the report stay as they are; a study whose inputs are not 2-D points gets no figure.
@@ -34,20 +34,6 @@ def _member_index(members, seed: int, temperature, alpha, kd: bool) -> int | Non
         if m.seed == seed and m.kd == kd and (not kd or (m.temperature == temperature and m.alpha == alpha)):
             return i
     return None
-
-
-def _stacked_best(root: str) -> dict | None:
-    """Every member's best state of one model, its chunks joined along the member axis in order."""
-    import jax
-
-    from ecgq.train.checkpoints import restore_best
-
-    chunks = sorted(d for d in os.listdir(root) if d.startswith("chunk_")) if os.path.isdir(root) else []
-    parts = [restore_best(os.path.join(root, d)) for d in chunks] if chunks else [restore_best(root)]
-    if not parts or any(p is None for p in parts):
-        return None
-    keep = {k: [p[k] for p in parts] for k in ("params", "batch_stats") if parts[0].get(k)}
-    return {k: jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *v) for k, v in keep.items()}
 
 
 def _grid_classes(name: str, model_cfg, n_outputs: int, quantum_cfg, best: dict, index: int,
@@ -83,6 +69,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
     if not applies(config, splits):
         return {}
     from ecgq.eval.decision_regions import plane_grid, plot_decision_regions
+    from ecgq.train.checkpoints import restore_best_members
     from ecgq.train.multiseed import member_grid
 
     info = splits.info
@@ -100,7 +87,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
         panels.append(("clean labels (data.xor)", truth.reshape(RESOLUTION, RESOLUTION)))
     ckpt = os.path.join(workdir, "checkpoints")
     teacher = config.teacher.name
-    best = _stacked_best(os.path.join(ckpt, "teacher"))
+    best = restore_best_members(os.path.join(ckpt, "teacher"))
     if best is None:
         log.warning("decision regions: no teacher checkpoint under %s; figure skipped", ckpt)
         return {}
@@ -111,7 +98,7 @@ def write(config, workdir: str, splits, runs: Sequence[Mapping[str, Any]],
     chosen = {c["model"]: c for c in comparison}
     d = config.distill
     for name in config.student_names:
-        best = _stacked_best(os.path.join(ckpt, name))
+        best = restore_best_members(os.path.join(ckpt, name))
         if best is None:
             log.warning("decision regions: no checkpoint of %s; its panels are left out", name)
             continue

@@ -96,3 +96,15 @@ def restore_best(directory: str) -> dict | None:
         return dict(mgr.restore(step, args=ocp.args.Composite(best=ocp.args.StandardRestore()))["best"])
     finally:
         mgr.close()
+
+
+def restore_best_members(root: str) -> dict | None:
+    """Every member's best state of one model as ``{"params"[, "batch_stats"]}`` stacked along the
+    member axis, or ``None`` when a save is missing. ``root`` holds one run, or the
+    ``chunk_*`` runs of ``ecgq.train.loop.chunked_fit``, joined here in member order."""
+    chunks = sorted(d for d in os.listdir(root) if d.startswith("chunk_")) if os.path.isdir(root) else []
+    parts = [restore_best(os.path.join(root, d)) for d in chunks] if chunks else [restore_best(root)]
+    if not parts or any(p is None for p in parts):
+        return None
+    keep = {k: [p[k] for p in parts] for k in ("params", "batch_stats") if parts[0].get(k)}
+    return {k: jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *v) for k, v in keep.items()}

@@ -16,6 +16,7 @@ from ecgq.eval.decision_regions import class_map, plane_grid, plot_decision_regi
 from ecgq.eval.metrics import METRIC_NAMES
 from ecgq.models import build_model
 from ecgq.studies import decision_plots
+from ecgq.train.checkpoints import restore_best_members
 
 STUDENTS = ("xor_mlp", "xor_vqc_universal", "xor_vqc_selective", "xor_mlp_small")
 PARAMS = {"xor_teacher": {"classical": 1284, "quantum": 0}, "xor_mlp": {"classical": 197, "quantum": 0},
@@ -70,10 +71,10 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
     # reported test macro F1 (teacher, and a circuit student's KD member of the first seed).
     splits = load_splits(config.data)
     runs = {(r["model"], r["kd"], r["seed"]): r for r in doc["runs"]}
-    teacher_best = decision_plots._stacked_best(str(tmp_path / "checkpoints" / "teacher"))
+    teacher_best = restore_best_members(str(tmp_path / "checkpoints" / "teacher"))
     f1 = _test_f1(config, "xor_teacher", config.teacher, None, teacher_best, 0, splits)
     assert f1 == pytest.approx(runs[("xor_teacher", False, 0)]["metrics"]["f1_macro"], abs=1e-9)
-    best = decision_plots._stacked_best(str(tmp_path / "checkpoints" / "xor_vqc_selective"))
+    best = restore_best_members(str(tmp_path / "checkpoints" / "xor_vqc_selective"))
     assert best["params"]["core"]["quantum_weights"].shape == (4, 5, 4, 2)  # members: 2 no-KD, 2 KD seeds
     for index, (kd, seed) in enumerate([(False, 0), (False, 1), (True, 0), (True, 1)]):
         f1 = _test_f1(config, "xor_vqc_selective", config.students.xor_vqc_selective, config.quantum, best,
