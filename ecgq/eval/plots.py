@@ -3,7 +3,8 @@
 * balanced accuracy vs parameter count, mean with 95% CI bars, one marker per KD setting;
 * KD-sensitivity heatmaps (temperature x alpha) of each student, where a grid was run;
 * training curves: training loss and validation selection metric per epoch, mean over seeds;
-* paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation).
+* paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation);
+* a metric against the signal-to-noise ratio, one line per model (the noise-stress study).
 """
 
 from __future__ import annotations
@@ -143,6 +144,44 @@ def kd_paired_differences(comparison: Sequence[Mapping[str, Any]], path: str,
     ax.set_title(f"KD setting per student chosen on val {sel}", fontsize=9)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def metric_vs_snr(curves: Sequence[Mapping[str, Any]], path: str, title: str,
+                  metric: str = "balanced_accuracy") -> str:
+    """One line per model and setting: ``metric`` (mean with 95% CI bars over seeds) against the
+    signal-to-noise ratio in dB, the clean records drawn as the right-most point ("clean").
+
+    ``curves``: ``{"label", "points": [{"snr": float | None (clean), "mean", "ci95", "n_seeds"}]}``.
+    """
+    snrs = sorted({p["snr"] for c in curves for p in c["points"] if p["snr"] is not None})
+    clean_x = (max(snrs) + 6.0) if snrs else 0.0
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for curve in curves:
+        points = sorted((p for p in curve["points"] if p["mean"] is not None),
+                        key=lambda p: clean_x if p["snr"] is None else p["snr"])
+        if not points:
+            continue
+        x = np.array([clean_x if p["snr"] is None else p["snr"] for p in points], float)
+        y = np.array([p["mean"] for p in points])
+        err = np.array([p["ci95"] or 0.0 for p in points])
+        ax.errorbar(x, y, yerr=np.stack([np.minimum(err, y), np.minimum(err, 1.0 - y)]), marker="o",
+                    capsize=3, label=curve["label"], alpha=0.85)
+    ticks = snrs + ([clean_x] if curves else [])
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{s:g}" for s in snrs] + (["clean"] if curves else []))
+    ax.set_xlabel("SNR (dB)")
+    n_seeds = sorted({int(p["n_seeds"]) for c in curves for p in c["points"] if p.get("n_seeds")})
+    ax.set_ylabel(f"{metric} (mean ± 95% CI, {'/'.join(map(str, n_seeds))} seeds)")
+    ax.set_ylim(0.0, 1.02)
+    import textwrap
+
+    ax.set_title(textwrap.fill(title, 100), fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
