@@ -70,3 +70,20 @@ def test_the_report_shows_per_record_metrics_beside_per_window_ones(tmp_path):
     assert "Per-window metrics" not in text  # the headline is already per window
     assert [title for title, _ in report.other_levels([dict(r, level="record") for r in runs])] == \
         [report.LEVELS[1][2]]
+
+
+def test_arrays_with_a_record_column_are_record_labelled(tmp_path):
+    from ecgq.data import data_config, load_splits
+
+    rng = np.random.default_rng(0)
+    records = np.repeat([f"r{i}" for i in range(12)], 3)  # three windows per record, one label each
+    labels = np.repeat(np.arange(12) % 2, 3)
+    np.savez(tmp_path / "windows.npz", x_train=rng.normal(size=(36, 32)).astype(np.float32), y_train=labels,
+             record_train=records, x_test=rng.normal(size=(36, 32)).astype(np.float32), y_test=labels,
+             record_test=np.char.add("t", records))
+    cfg = data_config("arrays")
+    cfg.data_dir, cfg.cache = str(tmp_path / "windows.npz"), False
+    splits = load_splits(cfg)
+    assert record_labelled(splits.test) and record_labelled(splits.train)
+    out = evaluate(rng.normal(size=(36, 2)), splits.test, TaskInfo(2, "softmax", False, False, False))
+    assert set(out) == {"window", "record"}
