@@ -95,7 +95,7 @@ def source_meta(source, facts: dict, label: str) -> dict:
     notes = [f"models of {source.workdir} (study {source.study_name!r}, trained on {views['student']['dataset']}), "
              f"each member at its best epoch on that study's validation split; scored on {label} ({counts}); "
              "KD settings chosen on the source's validation, nothing tuned on these data"]
-    notes += facts["notes"]
+    notes += list(dict.fromkeys(facts["notes"]))  # one line per fact, whichever views found it
     inputs = {name: f"{describe_view(views[m['view']])} (the {m['view']} view of the source study)"
               for name, m in source.inputs["models"].items() if name in source.stages}
     return {"source_workdir": source.workdir, "source_study": source.study_name, "dataset": label.split()[0],

@@ -146,6 +146,10 @@ def score_dataset(source: Source, data_cfg, *, split: str = "test", class_map: s
             facts["notes"].append(f"records {shared[:6]} share ids with the source's training records (another "
                                   "folder, so presumably other recordings); if they are the same recordings these "
                                   "scores are not held-out")
+        own_test = sorted(set(view["records"]["test"]) & set(map(str, scored.record)))
+        if own_test and transfer.same_database(view, cfg):
+            facts["notes"].append(f"records {own_test[:6]}{' ...' if len(own_test) > 6 else ''} are the source "
+                                  "study's own test records (the same database): these scores are not new data")
         index = transfer.class_index(info.class_names, view["class_names"], class_map, multilabel, info.name)
         scored = transfer.adapt_split(scored, info, view, index, "--config.data")
         facts["n"][view_name] = {"windows": int(len(scored)), "records": int(len(set(scored.record)))}

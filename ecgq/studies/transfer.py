@@ -101,15 +101,22 @@ def adapt_split(split, info, view: dict, index: np.ndarray, where: str):
     return dataclasses.replace(split, y=y.astype(split.y.dtype), rr=rr)
 
 
-def overlap_with_training(views: dict, data_cfg, scored_records, scored_patients) -> tuple[list[str], bool]:
-    """(records or patients scored here that some view trained or validated on, same database?).
-
-    The same database is the same resolved data folder (the same dataset name where a folder is
-    unknown); there a shared id *is* a training recording. Elsewhere ids such as '100' may name other
-    recordings."""
+def same_database(view: dict, data_cfg) -> bool:
+    """Whether ``data_cfg`` reads the database ``view`` was made from: the same resolved data folder
+    (the same dataset name where a folder is unknown)."""
     from ecgq.studies.model_views import data_folder
 
     folder = data_folder(data_cfg)
+    if folder and view["data_dir"]:
+        return folder == view["data_dir"]
+    return view["dataset"] == data_cfg.name
+
+
+def overlap_with_training(views: dict, data_cfg, scored_records, scored_patients) -> tuple[list[str], bool]:
+    """(records or patients scored here that some view trained or validated on, same database?).
+
+    In the same database (:func:`same_database`) a shared id *is* a training recording; elsewhere
+    ids such as '100' may name other recordings."""
     shared, same = set(), False
     for view in views.values():
         seen = set(view["records"]["train"]) | set(view["records"]["val"])
@@ -117,6 +124,5 @@ def overlap_with_training(views: dict, data_cfg, scored_records, scored_patients
         hits = (seen & set(scored_records)) | (patients & set(scored_patients))
         if hits:
             shared |= hits
-            both_known = bool(folder) and bool(view["data_dir"])
-            same |= folder == view["data_dir"] if both_known else view["dataset"] == data_cfg.name
+            same |= same_database(view, data_cfg)
     return sorted(shared), same

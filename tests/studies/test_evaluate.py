@@ -90,6 +90,13 @@ def test_a_mitbih_workdir_scores_a_128_hz_database_in_each_models_view(noise_wor
     with pytest.raises(UserError, match="trained or validated the models"):
         studies.run(config, str(tmp_path / "refused"))
     assert not os.path.exists(tmp_path / "refused" / "results.json")
+    # the source's own test records may be scored again, and the report says so
+    inputs = json.load(open(noise_workdir / "model_inputs.json"))
+    own = inputs["views"]["student"]["records"]["test"][0]
+    config = _evaluate_config(noise_workdir, mitdb_dir, **{"wfdb_beats.records": own})
+    config.models = "cnn1d"
+    notes = studies.run(config, str(tmp_path / "own_test"))["meta"]["notes"]
+    assert sum("own test records" in n for n in notes) == 1
     _check_config_errors(noise_workdir, tmp_path)
 
 
