@@ -155,11 +155,14 @@ def metric_vs_snr(curves: Sequence[Mapping[str, Any]], path: str, title: str,
     """One line per model and setting: ``metric`` (mean with 95% CI bars over seeds) against the
     signal-to-noise ratio in dB, the clean records drawn as the right-most point ("clean").
 
-    ``curves``: ``{"label", "points": [{"snr": float | None (clean), "mean", "ci95", "n_seeds"}]}``.
+    ``curves``: ``{"label", "points": [{"snr": float | None (clean), "mean", "ci95", "n_seeds"}]}``, with
+    optional ``model`` (one colour each) and ``setting`` (``KD ...`` drawn dashed).
     """
     snrs = sorted({p["snr"] for c in curves for p in c["points"] if p["snr"] is not None})
     clean_x = (max(snrs) + 6.0) if snrs else 0.0
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    models = list(dict.fromkeys(c.get("model", c["label"]) for c in curves))
+    colours = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
     for curve in curves:
         points = sorted((p for p in curve["points"] if p["mean"] is not None),
                         key=lambda p: clean_x if p["snr"] is None else p["snr"])
@@ -168,8 +171,10 @@ def metric_vs_snr(curves: Sequence[Mapping[str, Any]], path: str, title: str,
         x = np.array([clean_x if p["snr"] is None else p["snr"] for p in points], float)
         y = np.array([p["mean"] for p in points])
         err = np.array([p["ci95"] or 0.0 for p in points])
-        ax.errorbar(x, y, yerr=np.stack([np.minimum(err, y), np.minimum(err, 1.0 - y)]), marker="o",
-                    capsize=3, label=curve["label"], alpha=0.85)
+        kd = str(curve.get("setting", "")).startswith("KD")  # one colour per model; KD dashed
+        ax.errorbar(x, y, yerr=np.stack([np.minimum(err, y), np.minimum(err, 1.0 - y)]), marker="s" if kd else "o",
+                    linestyle="--" if kd else "-", color=colours(models.index(curve.get("model", curve["label"]))),
+                    capsize=3, elinewidth=0.8, label=curve["label"], alpha=0.85)
     ticks = snrs + ([clean_x] if curves else [])
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{s:g}" for s in snrs] + (["clean"] if curves else []))
