@@ -22,7 +22,10 @@ Students: resnet1d, cnn1d, ae_vqc with its classical control ae_mlp, nisq_vqc wi
 with and without KD, 5 seeds. The full default trains on every DS1 training beat (undersampled
 epochs: every abnormal beat each epoch, the normal beats in turn).
 Presets: ``:quick`` (< 10 min on 2 CPU cores: 2 seeds, few epochs, a class-stratified 3k-beat
-subsample of DS1 for training and validation; DS2 test metrics on every DS2 beat).
+subsample of DS1 for training and validation; DS2 test metrics on every DS2 beat); ``:noise``
+trains without records 118 and 119 (the clean sources of the MIT-BIH Noise Stress Test Database,
+both DS1), so that ``experiments/noise_stress.py`` can score its models on them; ``:quick,noise``
+combines both.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from __future__ import annotations
 TEACHER_CONTEXT_SECONDS = 2.5
 TEACHER_RATE = 180
 RR_RATIOS = ("pre_rr_norm", "post_rr_norm", "local_rr_norm")
+NSTDB_SOURCES = "118,119"  # the clean records behind the Noise Stress Test Database
+PRESETS = ("quick", "noise")
 
 
 def get_config(arg: str | None = None):
@@ -40,6 +45,10 @@ def get_config(arg: str | None = None):
         set_student_training,
     )
 
+    presets = {p.strip() for p in (arg or "").split(",") if p.strip()}
+    if presets - set(PRESETS):
+        raise ValueError(f"unknown preset(s) {sorted(presets - set(PRESETS))} for mitbih_binary.py; use "
+                         "':quick', ':noise', ':quick,noise' or nothing")
     c = distill_study_config("mitbih", n_seeds=5)
     c.study_name = "MIT-BIH inter-patient binary (DS1 -> DS2)"
     c.data.task = "binary"
@@ -66,7 +75,7 @@ def get_config(arg: str | None = None):
     set_student_pretraining(c, epochs=4)
     c.distill.temperatures = (4.0,)
     c.distill.alphas = (0.5,)
-    if arg == "quick":
+    if "quick" in presets:
         c.subsample.train = 3000
         c.subsample.val = 3000
         # Every subsampled beat each epoch: undersampled epochs of a 3k-beat subsample are ~600
@@ -78,6 +87,8 @@ def get_config(arg: str | None = None):
         set_student_pretraining(c, epochs=2)
         c.eval.latency_batch_sizes = (1, 256)
         c.eval.energy_min_seconds = 0.5
-    elif arg:
-        raise ValueError(f"unknown preset {arg!r} for mitbih_binary.py; use ':quick' or nothing")
+    if "noise" in presets:  # neither trained nor validated on the records the noise study scores
+        c.study_name += ", without records 118/119 (noise-stress sources)"
+        c.data.exclude_records = NSTDB_SOURCES
+        c.teacher_data.exclude_records = NSTDB_SOURCES
     return c

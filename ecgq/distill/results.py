@@ -2,7 +2,12 @@
 
 Model selection has already happened on validation inside the training loop; here the logits of
 each member's best state are scored on test (the reported numbers) and on validation (kept beside
-them so that a reader can see the selection), per window and, when asked, per record.
+them so that a reader can see the selection), per window and per record.
+
+Per-record scores: wherever a split cuts records into several windows that all carry their
+record's label (``wfdb_folder`` and PTB-XL crops, ``arrays`` with a record column), the windows of
+a record are averaged in logit space and the record is scored once. Beat datasets, whose records
+hold beats of several classes, have no record label and get window scores only.
 """
 
 from __future__ import annotations
@@ -27,13 +32,41 @@ class TaskInfo:
     use_rr: bool
 
 
+def record_labelled(split, several: bool = True) -> bool:
+    """Whether every record's windows in ``split`` share one label (the label belongs to the
+    recording, so a per-record score is defined) and, with ``several``, some record has more than
+    one window (so the per-record score differs from the per-window one)."""
+    records = np.asarray(split.record)
+    ids, inverse = np.unique(records, return_inverse=True)
+    if not len(records) or (several and len(ids) >= len(records)):
+        return False
+    y = np.asarray(split.y).reshape(len(records), -1)
+    first = np.zeros(len(ids), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(records))[::-1]
+    return bool(np.array_equal(y, y[first][inverse]))
+
+
 def evaluate(logits: np.ndarray, split, task: TaskInfo) -> dict:
-    """Metrics of one member's logits on a split (per record when asked, windows otherwise)."""
+    """Metrics of one member's logits on a split: ``window`` always; ``record`` (the record's
+    windows averaged in logit space) whenever the split is record-labelled (:func:`record_labelled`)."""
     probs = steps.probabilities(logits, task.head)
     out = {"window": metrics.classification_metrics(split.y, probs, task.multilabel)}
-    if task.record_level:
-        rp, rl, _ = metrics.aggregate_by_record(probs, np.asarray(split.y), np.asarray(split.record))
-        out["record"] = metrics.classification_metrics(rl, rp, task.multilabel)
+    if record_labelled(split, several=not task.record_level):
+        rlogits, rl, _ = metrics.aggregate_by_record(np.asarray(logits), np.asarray(split.y), np.asarray(split.record))
+        out["record"] = metrics.classification_metrics(rl, steps.probabilities(rlogits, task.head), task.multilabel)
+    elif task.record_level:
+        raise ValueError("eval.record_level=True but the split's records are not single-labelled windows "
+                         "(beats of several classes, or one window per record)")
+    return out
+
+
+def scored_levels(test: dict, val: dict, task: TaskInfo) -> dict:
+    """The level-dependent fields of a run: headline ``metrics`` (per record with eval.record_level),
+    ``window_metrics`` and, when defined, ``record_metrics`` of the scored split, ``val_metrics``."""
+    level = "record" if task.record_level else "window"
+    out = {"level": level, "metrics": test[level], "window_metrics": test["window"], "val_metrics": val[level]}
+    if "record" in test:
+        out["record_metrics"] = test["record"]
     return out
 
 
@@ -53,7 +86,6 @@ def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, 
     one of the model's FLOPs (:mod:`ecgq.eval.op_energy`), the same for every member.
     """
     runs = []
-    level = "record" if task.record_level else "window"
     for i, member in enumerate(members):
         test = evaluate(logits["test"][i], splits.test, task)
         val = evaluate(logits["val"][i], splits.val, task)
@@ -61,8 +93,7 @@ def runs_of(model_name: str, members: list[multiseed.Member], logits: dict[str, 
             "model": model_name, "kd": member.kd,
             "temperature": member.temperature if member.kd else None,
             "alpha": member.alpha if member.kd else None,
-            "seed": member.seed, "split": "test", "level": level,
-            "metrics": test[level], "window_metrics": test["window"], "val_metrics": val[level],
+            "seed": member.seed, "split": "test", **scored_levels(test, val, task),
             "best_epoch": histories[i]["best_epoch"], "epochs_run": len(histories[i]["train_loss"]),
             "params": profile["params"], "flops": profile["flops"], "latency_ms": profile["latency_ms"],
             "energy_mj": profile["energy_mj"], "energy_note": profile["energy_note"],

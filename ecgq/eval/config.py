@@ -21,7 +21,9 @@ def eval_config() -> ml_collections.ConfigDict:
 
 
 FIELD_DOCS: dict[str, str] = {
-    "record_level": "Also aggregate window predictions per record (mean probability) and report record-level metrics.",
+    "record_level": ("Headline metrics per record (each record's window logits averaged) instead of per window. Either way, "
+                     "per-record metrics are reported beside the per-window ones whenever a split cuts records "
+                     "into several windows that share the record's label."),
     "latency_batch_sizes": "Batch sizes at which per-sample inference latency is measured (CPU, and GPU when present).",
     "profile": "Measure parameters, FLOPs per sample and latency of each model (off: only metrics).",
     "energy": "Measure energy per sample (NVML on NVIDIA GPUs, RAPL where readable; otherwise reported unavailable).",

@@ -5,7 +5,8 @@
 * training curves: training loss and validation selection metric per epoch, mean over seeds;
 * paired KD - noKD differences per student with their 95% CI (KD setting chosen on validation);
 * learned entanglement maps: pair strengths of a circuit's learned entanglers, mean over seeds;
-* quantum students under shots and noise: the metric per condition, mean with 95% CI over seeds.
+* quantum students under shots and noise: the metric per condition, mean with 95% CI over seeds;
+* a metric against the signal-to-noise ratio, one line per model (the noise-stress study).
 """
 
 from __future__ import annotations
@@ -206,6 +207,49 @@ def nisq_conditions(summary: Sequence[Mapping[str, Any]], path: str, metric: str
     ax.set_title(f"Quantum students under shots and gate noise ({entries[0]['nisq']['n_windows']} test windows)",
                  fontsize=10)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def metric_vs_snr(curves: Sequence[Mapping[str, Any]], path: str, title: str,
+                  metric: str = "balanced_accuracy") -> str:
+    """One line per model and setting: ``metric`` (mean with 95% CI bars over seeds) against the
+    signal-to-noise ratio in dB, the clean records drawn as the right-most point ("clean").
+
+    ``curves``: ``{"label", "points": [{"snr": float | None (clean), "mean", "ci95", "n_seeds"}]}``, with
+    optional ``model`` (one colour each) and ``setting`` (``KD ...`` drawn dashed).
+    """
+    snrs = sorted({p["snr"] for c in curves for p in c["points"] if p["snr"] is not None})
+    clean_x = (max(snrs) + 6.0) if snrs else 0.0
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    models = list(dict.fromkeys(c.get("model", c["label"]) for c in curves))
+    colours = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    for curve in curves:
+        points = sorted((p for p in curve["points"] if p["mean"] is not None),
+                        key=lambda p: clean_x if p["snr"] is None else p["snr"])
+        if not points:
+            continue
+        x = np.array([clean_x if p["snr"] is None else p["snr"] for p in points], float)
+        y = np.array([p["mean"] for p in points])
+        err = np.array([p["ci95"] or 0.0 for p in points])
+        kd = str(curve.get("setting", "")).startswith("KD")  # one colour per model; KD dashed
+        ax.errorbar(x, y, yerr=np.stack([np.minimum(err, y), np.minimum(err, 1.0 - y)]), marker="s" if kd else "o",
+                    linestyle="--" if kd else "-", color=colours(models.index(curve.get("model", curve["label"]))),
+                    capsize=3, elinewidth=0.8, label=curve["label"], alpha=0.85)
+    ticks = snrs + ([clean_x] if curves else [])
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{s:g}" for s in snrs] + (["clean"] if curves else []))
+    ax.set_xlabel("SNR (dB)")
+    n_seeds = sorted({int(p["n_seeds"]) for c in curves for p in c["points"] if p.get("n_seeds")})
+    ax.set_ylabel(f"{metric} (mean ± 95% CI, {'/'.join(map(str, n_seeds))} seeds)")
+    ax.set_ylim(0.0, 1.02)
+    import textwrap
+
+    ax.set_title(textwrap.fill(title, 100), fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -15,6 +15,9 @@
   "n_pairs", "notes", ...}}`` of KD - noKD on test; ``status`` ``"ok"`` or ``"skipped"`` + ``reason``;
 * ``headline``: the table a paper prints: per model the no-KD ``summary`` entry and the
   validation-chosen KD one, each with a ``role``; the teacher keeps its no-KD entry;
+* ``record_metrics`` / ``window_metrics`` in a run: the other level of the same scores (per record:
+  the record's window logits averaged; given whenever the scored split is record-labelled), shown
+  in ``results.md`` as their own tables;
 * ``meta``: study name, dataset, splits, seeds, and how often the teacher's forward pass ran.
 
 ``results.md`` shows the headline table, the paired KD-vs-no-KD section and the full summary table.
@@ -120,6 +123,21 @@ def seed_costs(members: Sequence[Mapping[str, Any]]) -> dict:
     rates = [r.get("spike_rate") for r in members]
     if all(v is not None for v in rates) and rates:
         out["spike_rate"] = mean_ci95(rates)
+    return out
+
+
+LEVELS = (("record_metrics", "record", "Per-record metrics (each record's window logits averaged, then scored once)"),
+          ("window_metrics", "window", "Per-window metrics"))
+
+
+def other_levels(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[dict]]]:
+    """``(title, summary)`` of each level that runs carry besides their headline ``metrics``: the
+    per-record scores of window runs, the per-window scores of record runs."""
+    out = []
+    for key, level, title in LEVELS:
+        scored = [dict(r, metrics=r[key]) for r in runs if r.get(key) and r.get("level", "window") != level]
+        if scored:
+            out.append((title, build_summary(scored)))
     return out
 
 
@@ -349,6 +367,8 @@ def write_report(workdir: str, runs: Sequence[Mapping[str, Any]], meta: Mapping[
             handle.write("\n".join(f"- `{name}`: {text}" for name, text in inputs.items()) + "\n\n")
         handle.write("## All settings\n\n")
         handle.write(markdown_table(document["summary"]) + "\n")
+        for heading, level_summary in other_levels(runs):
+            handle.write(f"\n## {heading}\n\n{markdown_table(level_summary)}\n")
         if any("energy_estimate_mj" in e for e in document["summary"]):
             handle.write("\n" + energy_method_note() + "\n")
         nisq = nisq_markdown(document["summary"])

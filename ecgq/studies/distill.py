@@ -1,8 +1,9 @@
 """The distillation study (``config.study == "distill"``), end to end.
 
 1. Load the splits (``ecgq.data``), refuse patient-overlapping ones, and size every model from the
-   data (an abstract ``init`` of each proves the shapes fit before anything trains). Model selection
-   only ever looks at ``val``; ``test`` is touched once per model, after training.
+   data (an abstract ``init`` of each proves the shapes fit before anything trains); write
+   ``model_inputs.json`` (each model's view of the data, for ``experiments/evaluate.py``). Model
+   selection only ever looks at ``val``; ``test`` is touched once per model, after training.
 2. Teacher (:mod:`ecgq.distill.teacher_stage`): train the preset, or fine-tune
    ``config.teacher.checkpoint``, then compute its logits on every split once (cached on disk).
 3. Students (:mod:`ecgq.distill.student_stage`): every seed x KD setting (plus the no-KD baseline)
@@ -25,7 +26,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 
-from ecgq.studies import distill_config
+from ecgq.studies import distill_config, model_views
 from ecgq.studies.registry import STUDIES, StudySpec
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class _QuietOrbax(logging.Filter):
         return record.levelno >= logging.WARNING or "/orbax/" not in record.pathname.replace("\\", "/")
 
 
-def _quiet_orbax() -> None:
+def quiet_orbax() -> None:
+    """Keep the absl log readable while Orbax saves or restores (its per-item chatter filtered)."""
     target = logging.getLogger("absl")
     if not any(isinstance(f, _QuietOrbax) for f in target.filters):
         target.addFilter(_QuietOrbax())
@@ -181,7 +183,7 @@ def _report(config, workdir: str, names: list[str], stages: dict, meta: dict, st
     meta["stage_seconds"] = {n: stages[n].get("seconds") for n in names}
     meta["wall_seconds_this_invocation"] = round(time.time() - start, 1)
     if runs and runs[0].get("level") == "record":
-        meta["notes"].append("metrics are per record (mean window probability); window-level ones in window_metrics")
+        meta["notes"].append("metrics are per record (mean window logit); window-level ones in window_metrics")
     energy_notes = {r["energy_note"] for r in runs if r.get("energy_mj") is None and r.get("energy_note")}
     meta["notes"].extend(f"energy unavailable: {n}" for n in sorted(energy_notes))
     meta["notes"].extend(fusion_gate_notes(runs))
@@ -244,13 +246,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from ecgq.train.objectives import head_kind
 
     start = time.time()
-    _quiet_orbax()
+    quiet_orbax()
     workdir = os.path.abspath(workdir)
     distill_config.check(config)
     meta: dict[str, Any] = {"notes": [], "teacher_forward_passes": {s: 0 for s in SPLITS}}
     splits, teacher_splits = load_study_splits(config, meta)
     fit_models_to_data(config, splits, teacher_splits)
     guard_config(config, workdir)  # only now: a config that fails its checks never claims a workdir
+    model_views.write(workdir, config, splits, teacher_splits)  # what evaluate.py adapts new data to
 
     info = splits.info
     n_outputs = len(info.class_names)

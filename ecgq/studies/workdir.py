@@ -45,6 +45,13 @@ def _result_fields(config_json: dict) -> dict[str, object]:
     return {path: value for path, value in flat.items() if keep(path)}
 
 
+def _is_off(value) -> bool:
+    """A field added to the code after a workdir was written keeps the old behaviour at its off value
+    ('' / False / 0 / empty), so its absence from the saved config is no difference (an older
+    workdir can still be re-run, e.g. to write the files newer code adds)."""
+    return value in ("", False, 0, None) or value == [] or value == ()
+
+
 def guard_config(config: ml_collections.ConfigDict, workdir: str) -> None:
     """Refuse a workdir holding another study; otherwise (re)write ``config.json``."""
     path = os.path.join(workdir, "config.json")
@@ -53,7 +60,8 @@ def guard_config(config: ml_collections.ConfigDict, workdir: str) -> None:
         with open(path) as handle:
             previous = json.load(handle)
         old, new = _result_fields(previous), _result_fields(current)
-        differ = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>"))
+        differ = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>")
+                        and not (k not in old and _is_off(new[k])))
         if differ:
             shown = ", ".join(f"{k} ({old.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r})" for k in differ[:4])
             more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""

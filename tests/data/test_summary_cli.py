@@ -153,3 +153,22 @@ def test_list_names_every_registered_dataset_with_its_tasks():
     assert set(rows) == {"arrays", "mitbih", "ptbxl", "synthetic", "wfdb_beats", "wfdb_folder", "xor"}
     assert rows["mitbih"]["tasks"] == ["aami5", "binary"] and rows["wfdb_folder"]["tasks"] == ["labels"]
     assert rows["synthetic"]["needs_data_dir"] is rows["xor"]["needs_data_dir"] is False and all(r["description"] for r in rows.values())
+
+
+def test_arrays_cli_summarises_a_ucr_folder_and_an_npz(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "ECGX"
+    folder.mkdir()
+    for part, n in (("TRAIN", 40), ("TEST", 30)):
+        rows = np.c_[rng.choice([-1.0, 1.0], n), rng.normal(size=(n, 24))]
+        np.savetxt(folder / f"ECGX_{part}.tsv", rows, delimiter="\t")
+    code, out, _ = _run(capsys, "--dataset=arrays", f"--data_dir={folder}", "--json", "--no_cache")
+    assert code == 0
+    summary = json.loads(out)
+    _check_schema(summary, "arrays", "labels", ["-1", "1"])
+    assert summary["splits"]["test"]["window_shape"] == [24, 1]
+    assert sum(summary["splits"][s]["records"] for s in ("train", "val")) == 40
+    npz = tmp_path / "pool.npz"
+    np.savez(npz, x=rng.normal(size=(60, 16, 2)).astype(np.float32), y=rng.integers(0, 3, 60))
+    code, out, _ = _run(capsys, "--dataset=arrays", f"--data_dir={npz}", "--no_cache")
+    assert code == 0 and "dataset=arrays" in out and "window_shape=(16, 2)" in out

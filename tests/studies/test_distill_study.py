@@ -112,6 +112,15 @@ def test_workdir_guard_names_the_changed_field_and_ignores_presentation(tiny_syn
     changed.students.cnn1d.train.learning_rate = 0.5
     with pytest.raises(UserError, match=r"students\.cnn1d\.train\.learning_rate \(0\.001 -> 0\.5\)"):
         guard_config(changed, str(tmp_path))
+    saved = json.load(open(tmp_path / "config.json"))  # a workdir written before a field existed
+    del saved["data"]["exclude_records"]
+    json.dump(saved, open(tmp_path / "config.json", "w"))
+    guard_config(tiny_synthetic, str(tmp_path))  # the new field at its off value: the same study
+    json.dump(saved, open(tmp_path / "config.json", "w"))
+    excluded = ml_collections.ConfigDict(tiny_synthetic.to_dict())
+    excluded.data.exclude_records = "118"
+    with pytest.raises(UserError, match="exclude_records"):
+        guard_config(excluded, str(tmp_path))
     grown = ml_collections.ConfigDict(tiny_synthetic.to_dict())
     grown.student_names = ("cnn1d", "resnet1d")
     with pytest.raises(UserError, match="student_names"):
