@@ -41,10 +41,8 @@ def get_config(arg: str | None = None):
     c.eval.latency_batch_sizes = (1, 32)
     if arg in ("quick", "cpu"):
         # 4 qubits per circuit (vit matched to that): an 8-qubit map costs ~130x more to simulate on a CPU.
-        for name in ("qvit", "qvit_2h"):
+        for name in STUDENTS:
             c.students[name].hidden_size = 4
-        for name in ("vit", "vit_2h"):
-            c.students[name].match_hidden_size = 4
     if arg == "cpu":
         c.teacher.train.update({"epochs": 10, "restart_epochs": 10.0})
         set_student_training(c, epochs=20, restart_epochs=20.0)

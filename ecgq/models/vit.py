@@ -7,9 +7,9 @@ qubit per hidden dimension, RX angle encoding, ``circuit_layers`` of RX + CNOT r
 every qubit. The circuit's structure is the model's own config; how it is simulated (backend,
 method, precision) comes from the study's ``quantum`` config, the fused JAX simulator by default.
 
-``vit`` is its classical counterpart of the same parameter count: with ``hidden_size=0`` (the
-default) it takes the hidden width and MLP width whose parameter count is nearest that of the
-``qvit`` with ``match_hidden_size`` qubits and ``match_circuit_layers`` layers on the same data
+``vit`` is its classical control of the same parameter count: with ``hidden=0`` (the default) it
+takes the hidden width and MLP width whose parameter count is nearest that of the ``qvit`` with
+``hidden_size`` qubits and ``circuit_layers`` layers (the fields the two share) on the same data
 (computed for two outputs: the head's share differs by ``|d_qvit - d_vit|`` weights per extra
 class). Equal width would give ViT ``4 d^2`` more weights per head and layer than the circuits'
 ``4 L d``, so the comparison would be of size, not of kind. The paper's two attention heads are the
@@ -34,7 +34,7 @@ MAX_QUBITS = 12  # one qubit per hidden dimension: a 2**12 statevector per token
 SHARED = {"patch_size": 7, "n_heads": 1, "depth": 1, "mlp_dim": 16, "pooling": "cls", "dropout": 0.0}
 QVIT = {"hidden_size": 8, "circuit_layers": 1, "rotation": "X", "block": "rx_ring", "quantum_mlp": False,
         "init_scale": math.pi}
-VIT = {"hidden_size": 0, "match_hidden_size": 8, "match_circuit_layers": 1, "match_quantum_mlp": False}
+VIT = {"hidden_size": 8, "circuit_layers": 1, "quantum_mlp": False, "hidden": 0}
 STUDENT_TRAIN = {"learning_rate": 3e-3}
 
 SHARED_DOCS = {
@@ -58,10 +58,11 @@ QVIT_DOCS = {
 }
 VIT_DOCS = {
     **SHARED_DOCS,
-    "hidden_size": "Hidden width d; 0 = the width (and mlp_dim) whose parameter count is nearest the matched qvit's.",
-    "match_hidden_size": "hidden_size = qubits of the qvit whose parameter count hidden_size=0 matches.",
-    "match_circuit_layers": "circuit_layers of the matched qvit (its block: 'rx_ring').",
-    "match_quantum_mlp": "Whether the matched qvit has quantum_mlp.",
+    "hidden_size": "Hidden width (= qubits) of the qvit whose parameter count this vit matches.",
+    "circuit_layers": "Circuit layers of the matched qvit (its block: 'rx_ring').",
+    "quantum_mlp": "Whether the matched qvit has a circuit as each MLP's hidden map.",
+    "hidden": "This vit's own hidden width; 0 = the width (then mlp_dim) whose parameter count is nearest the "
+              "matched qvit's.",
 }
 
 
@@ -97,14 +98,14 @@ def qvit_params(cfg, shape, n_outputs: int = 2) -> int:
 
 def match_vit(cfg, shape) -> tuple[int, int, int]:
     """(hidden, mlp_dim, target): the vit widths whose count is nearest the matched qvit's (2 outputs)."""
-    target = count_params(shape, hidden=int(cfg.match_hidden_size), mlp_dim=int(cfg.mlp_dim), n_outputs=2,
-                          circuit=circuit_weights(int(cfg.match_hidden_size), int(cfg.match_circuit_layers), "rx_ring"),
-                          quantum_mlp=bool(cfg.match_quantum_mlp), **_shared(cfg))
+    target = count_params(shape, hidden=int(cfg.hidden_size), mlp_dim=int(cfg.mlp_dim), n_outputs=2,
+                          circuit=circuit_weights(int(cfg.hidden_size), int(cfg.circuit_layers), "rx_ring"),
+                          quantum_mlp=bool(cfg.quantum_mlp), **_shared(cfg))
     mlp = int(cfg.mlp_dim)
     count = lambda h, m: count_params(shape, hidden=h, mlp_dim=m, n_outputs=2, **_shared(cfg))  # noqa: E731
     # The width first, with the qvit's MLP; then the MLP width within a factor of two fine-tunes the count
     # (a free search would crush the MLP to one unit to keep the width).
-    hidden = min(range(1, 2 * int(cfg.match_hidden_size) + 1), key=lambda h: (abs(count(h, mlp) - target), -h))
+    hidden = min(range(1, 2 * int(cfg.hidden_size) + 1), key=lambda h: (abs(count(h, mlp) - target), -h))
     mlp = min(range(max(1, mlp // 2), 2 * mlp + 1), key=lambda m: (abs(count(hidden, m) - target), abs(m - mlp)))
     return hidden, mlp, target
 
@@ -112,8 +113,7 @@ def match_vit(cfg, shape) -> tuple[int, int, int]:
 def _check(quantum: bool):
     def check(cfg: ml_collections.ConfigDict, quantum_cfg, where: str) -> None:
         del quantum_cfg  # the circuit's structure is the model's own; simulation settings check elsewhere
-        fields = ["patch_size", "n_heads", "depth", "mlp_dim"] + (
-            ["hidden_size", "circuit_layers"] if quantum else ["match_hidden_size", "match_circuit_layers"])
+        fields = ["patch_size", "n_heads", "depth", "mlp_dim", "hidden_size", "circuit_layers"]
         for field in fields:
             if int(cfg[field]) < 1:
                 raise ConfigError(f"--config.{where}.{field} must be >= 1, got {cfg[field]}.")
@@ -121,18 +121,17 @@ def _check(quantum: bool):
             raise ConfigError(f"--config.{where}.pooling={cfg.pooling!r}; choose one of {list(POOLINGS)}.")
         if not 0.0 <= float(cfg.dropout) < 1.0:
             raise ConfigError(f"--config.{where}.dropout must be in [0, 1), got {cfg.dropout}.")
-        qubits = int(cfg.hidden_size if quantum else cfg.match_hidden_size)
-        if qubits > MAX_QUBITS:
-            raise ConfigError(f"--config.{where}.{'hidden_size' if quantum else 'match_hidden_size'}={qubits}: one "
-                              f"qubit per hidden dimension, at most {MAX_QUBITS}; choose a smaller width.")
+        if int(cfg.hidden_size) > MAX_QUBITS:
+            raise ConfigError(f"--config.{where}.hidden_size={cfg.hidden_size}: one qubit per hidden dimension, at "
+                              f"most {MAX_QUBITS}; choose a smaller width.")
         if quantum:
             from ecgq.quantum.circuits import BLOCKS, ROTATIONS
 
             if cfg.block not in BLOCKS or cfg.rotation not in ROTATIONS:
                 raise ConfigError(f"--config.{where}.block={cfg.block!r} / rotation={cfg.rotation!r}; choose a block "
                                   f"of {list(BLOCKS)} and a rotation of {list(ROTATIONS)}.")
-        elif int(cfg.hidden_size) < 0:
-            raise ConfigError(f"--config.{where}.hidden_size must be >= 0 (0 = matched), got {cfg.hidden_size}.")
+        elif int(cfg.hidden) < 0:
+            raise ConfigError(f"--config.{where}.hidden must be >= 0 (0 = matched), got {cfg.hidden}.")
     return check
 
 
@@ -143,8 +142,8 @@ def _fit(quantum: bool):
         if small:
             raise ConfigError(f"--config.{where}.patch_size={cfg.patch_size} is larger than the input {shape[:-1]}; "
                               "choose a patch that fits.")
-        if not quantum and int(cfg.hidden_size) == 0:
-            cfg.hidden_size, cfg.mlp_dim, _ = match_vit(cfg, shape)
+        if not quantum and int(cfg.hidden) == 0:
+            cfg.hidden, cfg.mlp_dim, _ = match_vit(cfg, shape)
     return fit_to_data
 
 
@@ -173,8 +172,10 @@ def _dense_map(width: int):
     return DenseMap, {"width": width}
 
 
-def transformer_from_config(cfg, n_outputs: int, **maps) -> VisionTransformer:
-    return VisionTransformer(n_outputs=n_outputs, patch_size=int(cfg.patch_size), hidden_size=int(cfg.hidden_size),
+def transformer_from_config(cfg, n_outputs: int, width: int | None = None, **maps) -> VisionTransformer:
+    """The transformer of ``cfg`` with hidden width ``width`` (default: ``cfg.hidden_size``)."""
+    width = int(cfg.hidden_size) if width is None else width
+    return VisionTransformer(n_outputs=n_outputs, patch_size=int(cfg.patch_size), hidden_size=width,
                              n_heads=int(cfg.n_heads), depth=int(cfg.depth), mlp_dim=int(cfg.mlp_dim),
                              pooling=cfg.pooling, dropout=float(cfg.dropout), **maps)
 
@@ -189,10 +190,10 @@ def build_qvit(cfg, n_outputs: int, quantum_cfg=None) -> VisionTransformer:
 def build_vit(cfg, n_outputs: int, quantum_cfg=None) -> VisionTransformer:
     del quantum_cfg
     _check(False)(cfg, None, "vit")
-    if int(cfg.hidden_size) < 1:
-        raise ConfigError("vit: hidden_size=0 (matched to a qvit) is resolved from the data; build it through a "
-                          "study or ecgq.models.create, or set hidden_size.")
-    return transformer_from_config(cfg, n_outputs, map_factory=_dense_map)
+    if int(cfg.hidden) < 1:
+        raise ConfigError("vit: hidden=0 (matched to a qvit) is resolved from the data; build it through a "
+                          "study or ecgq.models.create, or set hidden.")
+    return transformer_from_config(cfg, n_outputs, int(cfg.hidden), map_factory=_dense_map)
 
 
 def _config(values: dict, n_heads: int):

@@ -40,10 +40,10 @@ def test_analytic_count_is_the_built_count(shape, overrides):
     maps = cfg.depth * (4 * cfg.n_heads + bool(cfg.quantum_mlp))
     assert counts["quantum"] == maps * layers * cfg.hidden_size  # rx_ring: one angle per qubit and layer
 
-    plain = {k: v for k, v in overrides.items() if k not in ("quantum_mlp", "circuit_layers")}
-    _, variables = _abstract("vit", shape, 3, **{"hidden_size": 6, **plain})
+    plain = {k: v for k, v in overrides.items() if k not in ("quantum_mlp", "circuit_layers", "hidden_size")}
+    _, variables = _abstract("vit", shape, 3, hidden=6, **plain)
     total = sum(models.count_params(variables).values())
-    assert total == vit.count_params(shape, hidden=plain.get("hidden_size", 6), mlp_dim=16, n_heads=cfg.n_heads,
+    assert total == vit.count_params(shape, hidden=6, mlp_dim=16, n_heads=cfg.n_heads,
                                      depth=cfg.depth, patch=7, pooling=cfg.pooling, n_outputs=3)
 
 

@@ -83,4 +83,4 @@ def test_qvit_is_a_student_of_the_ecg_study():
         config.students[name].patch_size = 16
     splits = load_splits(config.data)
     distill.fit_models_to_data(config, splits, splits)  # abstract init on the ECG windows
-    assert splits.train.x.ndim == 3 and config.students.vit.hidden_size > 0
+    assert splits.train.x.ndim == 3 and config.students.vit.hidden > 0
