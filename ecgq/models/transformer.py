@@ -62,6 +62,17 @@ class CircuitMap(nn.Module):
         return out.reshape(*lead, self.width).astype(x.dtype)
 
 
+class FreeMap(nn.Module):
+    """``cos`` of the angles: a circuit map's shapes and range with no parameters and no simulation (the
+    ``<Z>`` of the RX encoding alone). Only for timing what the simulated circuits cost (``ecgq.studies.qvit``)."""
+
+    width: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jnp.cos(x)
+
+
 def stacked(map_cls, count: int, shared_input: bool):
     """``count`` independent copies of ``map_cls`` applied in one vmapped call: to the same input
     (``shared_input``; Q, K, V of every head) or to one input each (the heads' output maps)."""

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 
-import flax.linen as nn
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -41,20 +39,6 @@ def timing_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({"steps": 3, "repeats": 3})
 
 
-class FreeMap(nn.Module):
-    """Stand-in for a circuit map in the timing: ``cos`` of the angles, no parameters, no simulation."""
-
-    width: int
-
-    @nn.compact
-    def __call__(self, x):
-        return jnp.cos(x)
-
-
-def _free_map(width: int):
-    return FreeMap, {"width": width}
-
-
 class _Batches:
     """Random inputs of the data's shape and the batch indices every timed run reuses (duck-types
     :class:`ecgq.studies.bench_train_step._Data`)."""
@@ -70,6 +54,7 @@ class _Batches:
 def time_students(config, input_shape, n_train: int, n_outputs: int) -> dict:
     """Seconds per step and per epoch of each student's engine step, and the circuits' share."""
     from ecgq.models import build_model, model_spec
+    from ecgq.models.transformer import FreeMap, VisionTransformer
     from ecgq.models.vit import transformer_from_config
     from ecgq.studies.bench_train_step import ecgq_call, time_runs
     from ecgq.train.steps import steps_per_epoch
@@ -83,9 +68,10 @@ def time_students(config, input_shape, n_train: int, n_outputs: int) -> dict:
         data = _Batches(input_shape, n_outputs, int(scfg.train.batch_size), int(tcfg.steps), config.seed)
         per_epoch = steps_per_epoch(n_train, int(scfg.train.batch_size))
         variants = {"model": build_model(name, scfg, n_outputs, config.quantum)}
-        if model_spec(name).uses_quantum and name.startswith("qvit"):
+        if model_spec(name).uses_quantum and isinstance(variants["model"], VisionTransformer):
             mlp = (lambda w: FreeMap(w, name="circuit")) if scfg.quantum_mlp else None
-            variants["circuits_free"] = transformer_from_config(scfg, n_outputs, map_factory=_free_map, mlp_map=mlp)
+            variants["circuits_free"] = transformer_from_config(
+                scfg, n_outputs, map_factory=lambda w: (FreeMap, {"width": w}), mlp_map=mlp)
         row = {"members": members, "batch_size": int(scfg.train.batch_size), "steps_per_epoch": per_epoch}
         for label, model in variants.items():
             run = ecgq_call(name, model, "vmap", members, data, {})
