@@ -40,6 +40,15 @@ def ptbxl_dir(ecgq_data) -> pathlib.Path:
     return ecgq_data / "ptbxl_subset500"
 
 
+@pytest.fixture(scope="session")
+def medmnist_dir(ecgq_data) -> pathlib.Path:
+    """``$ECGQ_DATA/medmnist``: the official breastmnist.npz and pneumoniamnist.npz (28 px, grey, binary)."""
+    path = ecgq_data / "medmnist"
+    if not (path / "breastmnist.npz").is_file() or not (path / "pneumoniamnist.npz").is_file():
+        pytest.fail(f"{path} lacks breastmnist.npz or pneumoniamnist.npz: see ../shared/data/README.md.")
+    return path
+
+
 @pytest.fixture
 def x64():
     """Run the test with 64-bit JAX (restored afterwards, so other tests keep float32).

@@ -20,7 +20,7 @@ EXPERIMENTS = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.py")))
 PRESETS = {"default.py": ["quick"], "mitbih_binary.py": ["quick", "noise", "quick,noise"], "ptbxl_binary.py": ["quick"],
            "kd_sensitivity.py": ["quick", "synthetic"], "bench_jit_vs_qiskit.py": ["quick"],
            "bench_multiseed.py": ["quick"], "data_summary.py": ["mitbih", "ptbxl", "wfdb_folder"],
-           "xor_c2q.py": ["quick", "sweep"]}
+           "xor_c2q.py": ["quick", "sweep"], "qvit_medmnist.py": ["quick", "cpu"]}
 
 sys.path.insert(0, ROOT)
 import launch  # noqa: E402  (the launcher is a script at the repository root)

@@ -20,6 +20,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", default="", help="a registered dataset name (see --list)")
     p.add_argument("--data_dir", default="", help="raw data folder ('' = $ECGQ_DATA/<default>)")
     p.add_argument("--task", default="", help="task name ('' = the dataset's default)")
+    p.add_argument("--subset", default="", help="medmnist: the file stem in data_dir (breastmnist, ...)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no_cache", action="store_true", help="rebuild without reading/writing the cache")
     p.add_argument("--cache_dir", default="", help="cache folder ('' = $ECGQ_CACHE or ~/.cache/ecgq)")
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
         cfg.data_dir = args.data_dir
         if args.task:
             cfg.task = args.task
+        if args.subset:
+            cfg.subset = args.subset
         cfg.cache = not args.no_cache
         cfg.cache_dir = args.cache_dir
         cfg.skip_bad_records = args.skip_bad_records

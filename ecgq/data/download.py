@@ -106,6 +106,8 @@ def resolve_data_dir(cfg, spec) -> str:
 
 def check_data_dir(cfg, data_dir: str, spec) -> bool:
     """True when ``data_dir`` holds the dataset; False when it is missing but may be downloaded."""
+    if spec.download is not None and cfg.download:  # the dataset fetches its own files, if missing
+        return False
     source = physionet_source(cfg, spec)
     if spec.physionet is None:  # the user's own data, or a database named by data.physionet_db
         present = os.path.exists(data_dir)
@@ -130,6 +132,9 @@ def check_data_dir(cfg, data_dir: str, spec) -> bool:
 def ensure_data(cfg, data_dir: str, spec) -> None:
     """Fail clearly (or download when ``data.download``) if ``data_dir`` lacks the dataset."""
     if check_data_dir(cfg, data_dir, spec):
+        return
+    if spec.download is not None:
+        spec.download(cfg, data_dir)
         return
     source = physionet_source(cfg, spec)
     download_database(database_url(cfg, source), data_dir, source.marker, source.extra_files)

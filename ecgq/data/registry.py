@@ -39,6 +39,8 @@ class DatasetSpec:
     physionet: PhysioNetSource | None = None
     check: Callable[[Any, str], None] | None = None  # cheap pre-flight check of (cfg, data_dir)
     rr_features: bool = False  # its splits carry RR-interval features (Split.rr)
+    # Its own fetcher ``download(cfg, data_dir)`` for data.download=True (not PhysioNet: medmnist).
+    download: Callable[[Any, str], None] | None = None
 
     def check_task(self, task: str) -> None:
         if task not in self.tasks:

@@ -11,7 +11,8 @@ import numpy as np
 class Split:
     """One split of windows with the provenance needed for leakage checks and aggregation.
 
-    x: float32 (n, time, leads), channels-last. y: int32 (n,) class index, or float32
+    x: float32 (n, time, leads), channels-last; images are (n, height, width, channels), equally
+    channels-last (``ecgq.data.medmnist``). y: int32 (n,) class index, or float32
     (n, n_classes) multi-hot when ``DatasetInfo.multilabel``. record / patient: str (n,) source ids
     (patient == record where the dataset does not know patients). rr: float32 (n, 7) RR context
     (``ecgq.data.rr.RR_FEATURES``: pre, post, local and record mean RR in seconds, then the first
@@ -30,8 +31,9 @@ class Split:
 
     def __post_init__(self):
         n = len(self.x)
-        if self.x.ndim != 3:
-            raise ValueError(f"Split.x must be (n, time, leads), got shape {self.x.shape}.")
+        if self.x.ndim not in (3, 4):
+            raise ValueError(f"Split.x must be (n, time, leads) or (n, height, width, channels), got shape "
+                             f"{self.x.shape}.")
         optional = tuple(name for name in ("rr", "beat") if getattr(self, name) is not None)
         for name in ("y", "record", "patient") + optional:
             if len(getattr(self, name)) != n:

@@ -28,15 +28,21 @@ FAMILIES = ("classical", "quantum")
 
 @dataclasses.dataclass(frozen=True)
 class InputView:
-    """What a model may know of the data it will see: window length, lead names, sampling rate."""
+    """What a model may know of the data it will see: window length, lead names, sampling rate.
+
+    Images (``ecgq.data.medmnist``) keep the same view: ``length`` is the height, ``leads`` name the
+    colour channels and ``dims`` is the whole example shape ``(height, width, channels)``; windows
+    leave ``dims`` empty and their shape is ``(length, leads)``.
+    """
 
     length: int
     leads: tuple[str, ...]
     sampling_rate: float = 0.0
+    dims: tuple[int, ...] = ()
 
     @property
-    def shape(self) -> tuple[int, int]:
-        return (self.length, len(self.leads))
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.dims) if self.dims else (self.length, len(self.leads))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +179,8 @@ def create(name: str, *, input_shape: Sequence[int], n_outputs: int, seed: int =
     apply_overrides(cfg, overrides, what=f"model {name!r}")
     shape = tuple(int(s) for s in input_shape)
     view = (spec.example_view(cfg, shape) if spec.example_view is not None
-            else InputView(shape[0], tuple(f"lead{i}" for i in range(shape[-1]))))
+            else InputView(shape[0], tuple(f"lead{i}" for i in range(shape[-1])), 0.0,
+                           shape if len(shape) == 3 else ()))
     if leads is not None:
         view = dataclasses.replace(view, leads=tuple(leads))
     if input_rate is not None:

@@ -22,7 +22,7 @@ import pennylane as qml
 
 ENCODINGS = ("angle", "amplitude", "reupload")
 ROTATIONS = ("X", "Y", "Z")
-BLOCKS = ("ryrz_ring", "basic", "strong", "su4", "ryrz_crx_all")
+BLOCKS = ("ryrz_ring", "basic", "strong", "su4", "ryrz_crx_all", "rx_ring")
 SU4_ANGLES = 15  # a general two-qubit unitary (up to phase) has 15 real parameters
 MEASUREMENTS = ("expval", "probs")
 
@@ -138,8 +138,10 @@ class CircuitSpec:
       rotation: axis of the angle encoding: ``X``, ``Y`` or ``Z``.
       block: ``ryrz_ring`` (ours), ``basic`` (BasicEntanglerLayers, RY), ``strong``
         (StronglyEntanglingLayers), ``su4`` (a general two-qubit block on each neighbouring
-        pair, :func:`su4_chain_layers`; needs at least 2 qubits) or ``ryrz_crx_all`` (RY, RZ
-        and a trainable CRX on every pair, :func:`ryrz_crx_all_layers`).
+        pair, :func:`su4_chain_layers`; needs at least 2 qubits), ``ryrz_crx_all`` (RY, RZ
+        and a trainable CRX on every pair, :func:`ryrz_crx_all_layers`) or ``rx_ring`` (per layer
+        RX on every wire, then a CNOT ring: BasicEntanglerLayers with its own RX; the QViT
+        projections of Comajoan Cara et al. 2024).
       measurement: ``expval`` (<Z> on each measured wire) or ``probs`` (joint probabilities of the
         measured wires, 2**k values).
       wires: measured wires (selective measurement); ``None`` measures all.
@@ -207,7 +209,7 @@ def weight_shape(spec: CircuitSpec) -> tuple[int, ...]:
     """Shape of the trainable weights of ``spec``'s block (PennyLane's own ``shape`` where it exists)."""
     if spec.block == "ryrz_ring":
         return (spec.n_layers, spec.n_qubits, 2)
-    if spec.block == "basic":
+    if spec.block in ("basic", "rx_ring"):
         return tuple(qml.BasicEntanglerLayers.shape(spec.n_layers, spec.n_qubits))
     if spec.block == "su4":
         return (spec.n_layers, spec.n_qubits - 1, SU4_ANGLES)
@@ -238,6 +240,8 @@ def _block_fn(spec: CircuitSpec, layers: slice) -> Callable:
             ryrz_ring_layers(w, wires)
         elif spec.block == "basic":
             qml.BasicEntanglerLayers(w, wires=wires, rotation=qml.RY)
+        elif spec.block == "rx_ring":
+            qml.BasicEntanglerLayers(w, wires=wires, rotation=qml.RX)
         elif spec.block == "su4":
             su4_chain_layers(w, wires)
         elif spec.block == "ryrz_crx_all":

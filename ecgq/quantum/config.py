@@ -18,9 +18,9 @@ FIELD_DOCS: dict[str, str] = {
                 "2**n features) or 'reupload' (AngleEmbedding before every layer).",
     "rotation": "Axis of the angle encoding: 'X', 'Y' or 'Z'.",
     "block": "Trainable block: 'ryrz_ring' (RY, RZ per qubit + CNOT ring), 'basic' "
-             "(BasicEntanglerLayers), 'strong' (StronglyEntanglingLayers), 'su4' (a general "
-             "two-qubit unitary, 15 angles, on each neighbouring pair) or 'ryrz_crx_all' (RY, RZ per "
-             "qubit + a CRX with its own learned angle on every qubit pair: learned entanglement).",
+             "(BasicEntanglerLayers, RY), 'rx_ring' (BasicEntanglerLayers, RX), 'strong' "
+             "(StronglyEntanglingLayers), 'su4' (a general two-qubit unitary, 15 angles, on each neighbouring "
+             "pair) or 'ryrz_crx_all' (RY, RZ + a trainable CRX on every pair).",
     "measurement": "Output: 'expval' (<Z> per measured wire) or 'probs' (joint probabilities).",
     "wires": "Measured wires as a tuple (selective measurement); None measures every qubit.",
     "backend": "Simulator: 'jax' (ecgq's fused simulator), 'default.qubit', 'lightning.qubit', "

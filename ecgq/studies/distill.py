@@ -93,7 +93,9 @@ def fit_models_to_data(config, student_splits, teacher_splits) -> None:
 
     def view(splits):
         info = splits.info
-        return InputView(int(splits.train.x.shape[1]), tuple(info.lead_names), float(info.sampling_rate))
+        x = splits.train.x  # windows (n, time, leads) or images (n, height, width, channels)
+        return InputView(int(x.shape[1]), tuple(info.lead_names), float(info.sampling_rate),
+                         tuple(x.shape[1:]) if x.ndim == 4 else ())
 
     rr_dim = student_splits.train.rr.shape[1] if config.use_rr else None
     n_outputs = len(student_splits.info.class_names)
@@ -118,6 +120,10 @@ def model_inputs(config, splits, teacher_splits) -> dict[str, str]:
     and duration after the teacher's adapter, how many training windows, RR features or not."""
     from ecgq.models import InputView, sized_input_shape
 
+    if splits.train.x.ndim == 4:  # images: every model sees them as they are
+        h, w, _ = splits.train.x.shape[1:]
+        text = f"{','.join(splits.info.lead_names)}: {h}x{w} images; {len(splits.train)} training images"
+        return {name: text for name in (config.teacher.name, *config.student_names)}
     rr_names = None
     if config.use_rr and splits.train.rr is not None:
         from ecgq.data.rr import RR_FEATURES

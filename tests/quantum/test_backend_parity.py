@@ -36,6 +36,9 @@ COMBOS = [
     ("angle", "su4", "probs", 3),
     ("reupload", "su4", "expval", 2),
     ("amplitude", "su4", "expval", 2),
+    ("angle", "rx_ring", "expval", 3),  # the QViT projection: RX encoding (odd n), RX layers, CNOT ring
+    ("reupload", "rx_ring", "probs", 4),
+    ("amplitude", "rx_ring", "expval", 5),
 ]
 CASES = [pytest.param(*combo, id="-".join(map(str, combo)) + "q") for combo in COMBOS]
 
