@@ -15,7 +15,7 @@ def eval_config() -> ml_collections.ConfigDict:
     c.plots = True
     c.nisq_shots = (100, 1000, 10000)
     c.nisq_depolarizing = (0.001, 0.01)
-    c.nisq_max_windows = 1000
+    c.nisq_max_windows = 512
     c.nisq_batch_size = 256
     return c
 

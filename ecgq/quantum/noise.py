@@ -45,6 +45,19 @@ def _apply_unitary(rho, gate: tape_lib.Gate, n: int):
     return jax_sim.apply_gate(rho, conj, 2 * n)
 
 
+def _depolarize(rho, p: float, wire: int, n: int):
+    """PennyLane's ``DepolarizingChannel(p)`` on one wire in closed form: ``(1-p) rho + p/3 (X rho X +
+    Y rho Y + Z rho Z) = (1 - 4p/3) rho + (2p/3) I_w (x) Tr_w rho`` (one partial trace instead of four
+    Kraus products, which made the density-matrix evaluation several times slower)."""
+    axes = rho.ndim - 2 * n  # leading batch axes
+    row, col = axes + wire, axes + n + wire
+    traced = jnp.trace(rho, axis1=row, axis2=col)  # (batch, ... without the wire's two axes)
+    eye = jnp.eye(2, dtype=rho.dtype)
+    mixed = jnp.expand_dims(traced, (row, col)) * jnp.expand_dims(eye, tuple(
+        i for i in range(rho.ndim) if i not in (row, col)))
+    return (1.0 - 4.0 * p / 3.0) * rho + (2.0 * p / 3.0) * mixed
+
+
 def _apply_channel(rho, kraus: np.ndarray, wire: int, n: int):
     """rho -> sum_k K rho K^dagger on one wire."""
     out = 0.0
@@ -61,7 +74,8 @@ def density_probabilities(spec: CircuitSpec, inputs, weights, depolarizing: floa
     batch = inputs.shape[0]
     real_dtype = jnp.result_type(inputs.dtype, weights.dtype, jnp.float32)
     cdtype = jnp.complex128 if real_dtype == jnp.float64 else jnp.complex64
-    channels = kraus_operators(depolarizing, amplitude_damping)
+    channels = kraus_operators(0.0, amplitude_damping)  # depolarising noise: closed form (_depolarize)
+    kraus_operators(depolarizing, 0.0)  # validates the probability
     rho = jnp.zeros((batch, dim, dim), cdtype).at[:, 0, 0].set(1.0)
     rho = rho.reshape((batch,) + (2,) * (2 * n))
     for stage in stages(spec):
@@ -74,6 +88,8 @@ def density_probabilities(spec: CircuitSpec, inputs, weights, depolarizing: floa
                 continue
             rho = _apply_unitary(rho, tape_lib.to_gate(op, cdtype), n)
             for wire in op.wires:
+                if depolarizing:
+                    rho = _depolarize(rho, depolarizing, int(wire), n)
                 for kraus in channels:
                     rho = _apply_channel(rho, kraus, int(wire), n)
     diagonal = jnp.diagonal(rho.reshape(batch, dim, dim), axis1=1, axis2=2)
