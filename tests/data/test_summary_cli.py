@@ -150,7 +150,7 @@ def test_list_names_every_registered_dataset_with_its_tasks():
     out = subprocess.run([sys.executable, "-m", "ecgq.data", "--list", "--json"], capture_output=True,
                          text=True, check=True).stdout
     rows = {row["name"]: row for row in json.loads(out)}
-    assert set(rows) == {"arrays", "mitbih", "ptbxl", "synthetic", "wfdb_beats", "wfdb_folder", "xor"}
+    assert set(rows) == {"arrays", "medmnist", "mitbih", "ptbxl", "synthetic", "wfdb_beats", "wfdb_folder", "xor"}
     assert rows["mitbih"]["tasks"] == ["aami5", "binary"] and rows["wfdb_folder"]["tasks"] == ["labels"]
     assert rows["synthetic"]["needs_data_dir"] is rows["xor"]["needs_data_dir"] is False and all(r["description"] for r in rows.values())
 
