@@ -54,7 +54,7 @@ def nisq_probe(name: str, model_cfg, quantum_cfg, *, n_outputs: int, head: str, 
     """``variables -> {"nisq": {...}}`` for a quantum student (``None`` for classical ones or when no
     condition is asked for): metrics of the member on the chosen test windows under each condition."""
     asked = conditions(eval_cfg)
-    if not asked or not model_spec(name).uses_quantum:
+    if not asked or model_spec(name).family != "quantum":  # controls may read config.quantum, yet run no circuit
         return None
     take = evenly_spaced(len(split["x"]), int(eval_cfg.get("nisq_max_windows", 0)))
     x = split["x"][take]

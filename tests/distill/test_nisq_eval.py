@@ -42,9 +42,11 @@ def test_probe_scores_the_member_exactly_with_shots_and_fully_depolarised():
     # Fully depolarised after every gate, every <Z> is 0: one prediction for every window, i.e.
     # balanced accuracy exactly 1/2.
     assert out["conditions"]["depolarizing=1"]["balanced_accuracy"] == pytest.approx(0.5)
-    # Classical students have nothing to evaluate.
-    assert nisq_eval.nisq_probe("cnn1d", models.model_config("cnn1d"), quantum_config(), n_outputs=2,
-                                head="softmax", multilabel=False, split=split, eval_cfg=eval_cfg, seed=0) is None
+    # Classical students have nothing to evaluate, controls that only size themselves from the
+    # quantum config included.
+    for classical in ("cnn1d", "ae_mlp", "nisq_mlp"):
+        assert nisq_eval.nisq_probe(classical, models.model_config(classical), quantum_config(), n_outputs=2,
+                                    head="softmax", multilabel=False, split=split, eval_cfg=eval_cfg, seed=0) is None
 
 
 def test_report_section_lists_every_condition_with_its_window_count():
