@@ -166,7 +166,7 @@ def entanglement_maps(runs: Sequence[Mapping[str, Any]], directory: str) -> dict
         groups.setdefault(r["model"], {}).setdefault(setting, []).append(np.asarray(strengths, float))
     paths = {}
     for model, settings in groups.items():
-        fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.8), squeeze=False)
+        fig, axes = plt.subplots(1, len(settings), figsize=(max(5.6, 4.2 * len(settings)), 3.8), squeeze=False)
         for ax, (setting, maps) in zip(axes[0], settings.items()):
             mean = np.mean(maps, axis=0)
             image = ax.imshow(mean, vmin=0.0, vmax=1.0, cmap="viridis")
@@ -177,7 +177,7 @@ def entanglement_maps(runs: Sequence[Mapping[str, Any]], directory: str) -> dict
             ax.set_ylabel("qubit")
             ax.set_title(f"{setting} ({len(maps)} seed{'s' if len(maps) != 1 else ''})", fontsize=9)
             fig.colorbar(image, ax=ax, fraction=0.046, label="|sin(theta/2)| of the pair's CRX")
-        fig.suptitle(f"{model}: learned entanglement, mean over layers and seeds", fontsize=10)
+        fig.suptitle(f"{model}: learned entanglement, mean over layers and seeds", fontsize=9)
         fig.tight_layout()
         path = os.path.join(directory, f"entanglement_{model}.png")
         fig.savefig(path, dpi=120)
