@@ -55,6 +55,9 @@ def x64():
 
     The global flag rather than the ``jax.enable_x64`` context: the context is thread-local, and
     PennyLane's lightning callbacks run on another thread, where they would produce float32.
+    Compiled programs are dropped afterwards: jitted helpers that PennyLane called with float64
+    arrays (``jnp.dot`` in its expectation values) otherwise stay cached for float64 buffers, and
+    a later float32 test in the same worker fails with a runtime input mismatch.
     """
     import jax  # not at the top: JAX must start after the XLA settings above
 
@@ -64,3 +67,4 @@ def x64():
         yield
     finally:
         jax.config.update("jax_enable_x64", previous)
+        jax.clear_caches()

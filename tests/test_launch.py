@@ -18,7 +18,7 @@ from ecgq.studies.help import describe
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.py")))
 PRESETS = {"default.py": ["quick"], "mitbih_binary.py": ["quick", "noise", "quick,noise"], "ptbxl_binary.py": ["quick"],
-           "kd_sensitivity.py": ["quick", "synthetic"], "bench_jit_vs_qiskit.py": ["quick"],
+           "kd_sensitivity.py": ["quick", "synthetic"], "bench_jit_vs_qiskit.py": ["quick", "large"],
            "bench_multiseed.py": ["quick"], "data_summary.py": ["mitbih", "ptbxl", "wfdb_folder"],
            "xor_c2q.py": ["quick", "sweep"], "qvit_medmnist.py": ["quick", "cpu"]}
 

@@ -1,30 +1,30 @@
 """ecgq's fused statevector simulator: pure JAX, batched, jit/vmap/grad-compatible.
 
 Why it is fast: in a variational model the trainable weights are shared by the whole batch, only
-the encoding differs between samples. So
+the encoding differs between samples, and most gates are single-qubit rotations or CNOTs. So
 
-1. an angle encoding of ``|0...0>`` is a *product state*: each sample's state is the Kronecker
-   product of ``n`` two-vectors (real for RY), built with no gate application at all;
-2. the trainable block's unitary ``U`` (``2**n x 2**n``) is built once per step from the gates on
-   the PennyLane tape and applied to the whole batch as one matrix product (split into real and
-   imaginary parts when the encoded states are real, which turns complex into real GEMMs);
-3. measurements are one more product with a table of Z eigenvalues.
+1. an angle encoding of ``|0...0>``, and the first trainable layer after it, are a *product
+   state*: each sample's state is ``n`` two-vectors, built with no pass over ``2**n`` amplitudes;
+2. a layer of single-qubit gates is applied as a few GEMMs (Kronecker products over groups of
+   adjacent wires), a run of CNOTs as one gather, and a final run of CNOTs not at all (it
+   permutes the probabilities, or the table of Z signs): :mod:`ecgq.quantum.gate_passes`;
+3. for few qubits and large batches, the trainable block's unitary ``U`` (``2**n x 2**n``) is
+   built once per step and applied to the batch as one matrix product ("unitary" method).
 
-Where building ``U`` costs more than applying the gates to the batch (many qubits, small batches)
-or a data stage follows an entangling block (data re-uploading), gates are applied to the batched
-state directly ("gates" method). ``method="auto"`` picks per stage by a simple cost model.
-Precision follows the inputs: float32 -> complex64, float64 -> complex128.
+``method="auto"`` picks "unitary" or "gates" per weight stage by a cost model; data stages
+(re-uploading) and blocks with batched gates always use "gates". Precision follows the inputs:
+float32 -> complex64, float64 -> complex128.
 """
 
 from __future__ import annotations
 
-import string
-
 import jax.numpy as jnp
+import numpy as np
 import pennylane as qml
 
 from ecgq.quantum import tape as tape_lib
 from ecgq.quantum.circuits import CircuitSpec, check_inputs, stages, z_signs
+from ecgq.quantum.gate_passes import Passes, apply_gate  # noqa: F401  (apply_gate re-exported)
 
 METHODS = ("auto", "unitary", "gates")
 
@@ -33,30 +33,14 @@ def _complex_dtype(real_dtype):
     return jnp.complex128 if jnp.dtype(real_dtype) == jnp.float64 else jnp.complex64
 
 
-def apply_gate(state: jnp.ndarray, gate: tape_lib.Gate, n_qubits: int) -> jnp.ndarray:
-    """Apply ``gate`` to a batched state of shape ``(batch, 2, ..., 2)`` (one axis per wire)."""
-    letters = string.ascii_letters
-    batch = "Z"
-    qubit = letters[:n_qubits]
-    k = len(gate.wires)
-    outs = "".join(letters[n_qubits + i] for i in range(k))
-    ins = "".join(qubit[w] for w in gate.wires)
-    result = list(qubit)
-    for i, w in enumerate(gate.wires):
-        result[w] = outs[i]
-    matrix = gate.matrix.reshape(gate.matrix.shape[:-2] + (2,) * (2 * k))
-    gate_idx = (batch if gate.batched else "") + outs + ins
-    expr = f"{gate_idx},{batch}{qubit}->{batch}{''.join(result)}"
-    return jnp.einsum(expr, matrix, state)
-
-
 def apply_gates(state: jnp.ndarray, gates, n_qubits: int) -> jnp.ndarray:
     """Apply gates in order to a batched ``(batch, 2**n)`` state."""
-    batch = state.shape[0]
-    tensor = state.reshape((batch,) + (2,) * n_qubits)
+    real = state.real.dtype
+    passes = Passes(n_qubits, state.shape[0], _complex_dtype(real), real)
+    passes.set_state(state)
     for gate in gates:
-        tensor = apply_gate(tensor, gate, n_qubits)
-    return tensor.reshape(batch, 2 ** n_qubits)
+        passes.add(gate)
+    return passes.final_state()
 
 
 def block_unitary_transposed(gates, n_qubits: int, dtype) -> jnp.ndarray:
@@ -65,34 +49,33 @@ def block_unitary_transposed(gates, n_qubits: int, dtype) -> jnp.ndarray:
     Built by applying the gates to the identity, its rows playing the role of a batch.
     """
     dim = 2 ** n_qubits
-    return apply_gates(jnp.eye(dim, dtype=dtype), gates, n_qubits)
+    return apply_gates(jnp.eye(dim, dtype=dtype), gates, n_qubits).astype(dtype)
 
 
-def product_state(gates, n_qubits: int, batch: int, real: bool, dtype) -> jnp.ndarray:
-    """``(batch, 2**n)`` state of single-qubit gates (at most one per wire, fused) applied to |0..0>."""
-    by_wire = {g.wires[0]: g for g in gates}
-    state = None
-    for wire in range(n_qubits):
-        if wire in by_wire:
-            column = by_wire[wire].matrix[..., :, 0]
-            column = jnp.broadcast_to(column, (batch, 2))
-        else:
-            column = jnp.broadcast_to(jnp.array([1.0, 0.0], dtype), (batch, 2))
-        column = jnp.real(column) if real else column.astype(dtype)
-        state = column if state is None else (state[:, :, None] * column[:, None, :]).reshape(batch, -1)
-    return state
+# Cost of multiplying one amplitude by a D-long row of U, relative to one dense single-qubit layer
+# of the "gates" path on one amplitude (2-core CPU, batch 4096: 8 qubits, 3 layers: "unitary" 22 ms
+# vs "gates" 60 ms; 10 qubits: 318 vs 322 ms).
+UNITARY_COST_RATIO = 1 / 450
 
 
-def choose_method(method: str, n_gates: int, n_qubits: int, batch: int) -> str:
-    """Per weight stage: build the unitary when its cost (D*D*G build + B*D*D apply) is at most a
-    few times the cost of applying the G gates to the batch (B*D*G); GEMMs run far more efficiently
-    than chains of small contractions, hence the factor."""
+def choose_method(method: str, gates, n_qubits: int, batch) -> str:
+    """Per weight stage: "unitary" when building ``U`` (the gates applied to a "batch" of ``D``
+    basis states) and one ``B x D x D`` product cost less than the dense layers applied to the batch.
+
+    Dense layers are those the "gates" path cannot keep factored: single-qubit layers after the
+    first one (which folds into the product state) and non-permutation multi-qubit gates (each a
+    pass of its own, counted as half a layer). With ``L`` of them and ``r`` the GEMM's relative cost
+    per amplitude (:data:`UNITARY_COST_RATIO`): ``L D^2 + r B D^2 < L B D``.
+    """
     if method != "auto":
         return method
     if not isinstance(batch, int):  # a symbolic batch (jax.export): no size to weigh, both are exact
         return "gates"
     dim = 2 ** n_qubits
-    return "unitary" if dim * (n_gates + batch) <= 4 * batch * n_gates else "gates"
+    singles = sum(1 for g in gates if len(g.wires) == 1)
+    others = sum(1 for g in gates if len(g.wires) > 1 and g.basis_map is None)
+    layers = max(0, singles - n_qubits) / n_qubits + others / 2
+    return "unitary" if dim * (layers + UNITARY_COST_RATIO * batch) < layers * batch else "gates"
 
 
 def _stage_gates(stage, values, dtype) -> tuple[list, list]:
@@ -103,18 +86,17 @@ def _stage_gates(stage, values, dtype) -> tuple[list, list]:
     return preps, tape_lib.fuse_single_qubit(gates)
 
 
-def final_state(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.ndarray, method: str = "auto"):
-    """The final states of a batch, as ``(real, imag)`` arrays of shape ``(batch, 2**n)``.
-
-    ``inputs`` must be batched ``(batch, n_features)``.
-    """
+def run_circuit(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.ndarray,
+                method: str = "auto") -> Passes:
+    """The circuit applied to a batch of ``inputs`` ``(batch, n_features)``, as :class:`Passes`
+    (pending work still lazy: read it with ``final_state`` or ``probabilities_before_permutation``)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     n = spec.n_qubits
     batch = inputs.shape[0]
     real_dtype = jnp.result_type(inputs.dtype, weights.dtype, jnp.float32)
     cdtype = _complex_dtype(real_dtype)
-    state = None  # complex (batch, D), or real (batch, D) while it is known to be real
+    passes = Passes(n, batch, cdtype, real_dtype)
     for index, stage in enumerate(stages(spec)):
         values = inputs if stage.kind == "data" else weights
         preps, gates = _stage_gates(stage, values, cdtype)
@@ -125,32 +107,32 @@ def final_state(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.ndarray, me
             state = jnp.broadcast_to(state.reshape(-1, 2 ** n), (batch, 2 ** n))
             if jnp.issubdtype(inputs.dtype, jnp.floating):
                 state = jnp.real(state).astype(real_dtype)  # normalised real features: a real state
-            if gates:
-                state = apply_gates(state.astype(cdtype), gates, n)
-            continue
-        if state is None:
-            if all(len(g.wires) == 1 for g in gates):
-                state = product_state(gates, n, batch, all(g.real for g in gates), cdtype)
-                if not jnp.iscomplexobj(state):
-                    state = state.astype(real_dtype)
-                continue
-            state = jnp.zeros((batch, 2 ** n), cdtype).at[:, 0].set(1.0)
+            passes.set_state(state)
         if stage.kind == "weights" and not any(g.batched for g in gates) and \
-                choose_method(method, len(gates), n, batch) == "unitary":
-            u_t = block_unitary_transposed(gates, n, cdtype)
-            if not jnp.iscomplexobj(state):
-                # Real states: two real GEMMs in one (concatenated real and imaginary parts).
-                both = state @ jnp.concatenate([jnp.real(u_t), jnp.imag(u_t)], axis=1)
-                state = both[:, : 2 ** n] + 1j * both[:, 2 ** n:]
-            else:
-                state = state @ u_t
+                choose_method(method, gates, n, batch) == "unitary":
+            passes.add_unitary_transposed(block_unitary_transposed(gates, n, cdtype))
             continue
-        state = apply_gates(state.astype(cdtype), gates, n)
-    if state is None:
-        state = jnp.zeros((batch, 2 ** n), cdtype).at[:, 0].set(1.0)
+        for gate in gates:
+            passes.add(gate)
+    return passes
+
+
+def final_state(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.ndarray, method: str = "auto"):
+    """The final states of a batch, as ``(real, imag)`` arrays of shape ``(batch, 2**n)``.
+
+    ``inputs`` must be batched ``(batch, n_features)``.
+    """
+    state = run_circuit(spec, inputs, weights, method).final_state()
     if jnp.iscomplexobj(state):
         return jnp.real(state), jnp.imag(state)
     return state, jnp.zeros_like(state)
+
+
+def final_probabilities(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.ndarray,
+                        method: str = "auto") -> jnp.ndarray:
+    """``(batch, 2**n)`` computational-basis probabilities of the final states."""
+    probs, source = run_circuit(spec, inputs, weights, method).probabilities_before_permutation()
+    return (probs if source is None else probs[jnp.asarray(source)]).T
 
 
 def probabilities(spec: CircuitSpec, re: jnp.ndarray, im: jnp.ndarray) -> jnp.ndarray:
@@ -185,6 +167,13 @@ def simulate(spec: CircuitSpec, inputs, weights, method: str = "auto") -> jnp.nd
     check_inputs(spec, inputs.shape)
     single = inputs.ndim == 1
     batched_inputs = inputs[None] if single else inputs
-    re, im = final_state(spec, batched_inputs, weights, method)
-    out = measure_probabilities(spec, probabilities(spec, re, im))
+    if spec.measurement == "expval":
+        probs, source = run_circuit(spec, batched_inputs, weights, method).probabilities_before_permutation()
+        # <Z> of permuted probabilities = the unpermuted ones against permuted signs: no gather.
+        signs = z_signs(spec.n_qubits, spec.measured_wires)
+        if source is not None:
+            signs = signs[np.argsort(source)]
+        out = (jnp.asarray(signs.T, probs.dtype) @ probs).T
+    else:
+        out = measure_probabilities(spec, final_probabilities(spec, batched_inputs, weights, method))
     return out[0] if single else out

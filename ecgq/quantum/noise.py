@@ -121,8 +121,7 @@ def nisq_outputs(spec: CircuitSpec, inputs, weights, *, shots: int = 0, key: jax
     if depolarizing or amplitude_damping:
         probs = density_probabilities(spec, x, weights, depolarizing, amplitude_damping)
     else:
-        re, im = jax_sim.final_state(spec, x, weights)
-        probs = jax_sim.probabilities(spec, re, im)
+        probs = jax_sim.final_probabilities(spec, x, weights)
     if shots:
         if key is None:
             raise ValueError("finite-shot evaluation needs a PRNG key")

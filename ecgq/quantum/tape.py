@@ -12,22 +12,28 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import jax.numpy as jnp
+import numpy as np
 import pennylane as qml
 
 # Gates whose matrix is real for real parameters (lets the simulator keep product states real).
 REAL_GATES = frozenset({"RY", "CNOT", "CZ", "SWAP", "PauliX", "PauliZ", "Hadamard", "Identity"})
+# Gates with no parameter whose matrix permutes basis states (a run of them is one gather).
+PERMUTATION_GATES = frozenset({"CNOT", "SWAP", "Toffoli", "CSWAP", "PauliX", "MultiControlledX"})
 
 
 @dataclasses.dataclass(frozen=True)
 class Gate:
     """A unitary on ``wires``: ``matrix`` is ``(2**k, 2**k)`` or batched ``(batch, 2**k, 2**k)``.
 
-    ``real`` records that the matrix is real-valued (its imaginary part is structurally zero).
+    ``real`` records that the matrix is real-valued (its imaginary part is structurally zero);
+    ``basis_map`` is set for gates that permute basis states: local basis state ``j`` of the result
+    is local basis state ``basis_map[j]`` of the input (read from the constant matrix at trace time).
     """
 
     matrix: jnp.ndarray
     wires: tuple[int, ...]
     real: bool = False
+    basis_map: tuple[int, ...] | None = None
 
     @property
     def batched(self) -> bool:
@@ -59,8 +65,13 @@ def primitive_operations(operations: Sequence[qml.operation.Operator]) -> list:
 
 def to_gate(op: qml.operation.Operator, dtype) -> Gate:
     """The :class:`Gate` of one primitive operation, as a JAX array of complex ``dtype``."""
-    matrix = jnp.asarray(op.matrix(), dtype=dtype)
-    return Gate(matrix, tuple(int(w) for w in op.wires), op.name in REAL_GATES)
+    matrix = op.matrix()
+    basis_map = None
+    if op.name in PERMUTATION_GATES:
+        local = np.asarray(matrix).real.round().astype(int)
+        basis_map = tuple(int(j) for j in local.argmax(axis=1))
+    return Gate(jnp.asarray(matrix, dtype=dtype), tuple(int(w) for w in op.wires), op.name in REAL_GATES,
+                basis_map)
 
 
 def fuse_single_qubit(gates: Sequence[Gate]) -> list[Gate]:
