@@ -249,12 +249,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from ecgq.distill.student_stage import run_student_stage
     from ecgq.distill.teacher_stage import run_teacher_stage
     from ecgq.studies.workdir import guard_config
+    from ecgq.train import sharding
     from ecgq.train.objectives import head_kind
 
     start = time.time()
     quiet_orbax()
     workdir = os.path.abspath(workdir)
     distill_config.check(config)
+    mesh = sharding.make_mesh(config.get("mesh"))
     meta: dict[str, Any] = {"notes": [], "teacher_forward_passes": {s: 0 for s in SPLITS}}
     splits, teacher_splits = load_study_splits(config, meta)
     fit_models_to_data(config, splits, teacher_splits)
@@ -271,6 +273,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "test_split": "test", "selection": f"best {config.teacher.train.selection_metric} on val",
         "n": {s: int(len(getattr(splits, s).y)) for s in SPLITS},
         "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+        "mesh": sharding.describe(mesh),
         "inputs": model_inputs(config, splits, teacher_splits),
     })
     stage_dir = os.path.join(workdir, "stages")
@@ -285,7 +288,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         stages[teacher], teacher_logits = run_teacher_stage(
             config.teacher, teacher_splits=teacher_splits, student_splits=splits, task=task, seed=config.seed,
             workdir=workdir, cache_dir=config.distill.cache_dir or os.path.join(workdir, "teacher_cache"),
-            eval_cfg=config.eval, meta=meta)
+            eval_cfg=config.eval, meta=meta, mesh=mesh)
         stages[teacher]["seconds"] = round(time.time() - began, 1)
         _write_stage(stage_path[teacher], stages[teacher])
     for name in pending:
@@ -293,7 +296,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         began = time.time()
         stages[name] = run_student_stage(
             name, config.students[name], quantum_cfg=config.quantum, distill_cfg=config.distill, splits=splits,
-            teacher_logits=teacher_logits, task=task, seed=config.seed, workdir=workdir, eval_cfg=config.eval)
+            teacher_logits=teacher_logits, task=task, seed=config.seed, workdir=workdir, eval_cfg=config.eval,
+            mesh=mesh)
         stages[name]["seconds"] = round(time.time() - began, 1)
         _write_stage(stage_path[name], stages[name])
     for name in names:
