@@ -237,7 +237,10 @@ def fusion_gate_notes(runs) -> list[str]:
 
 def _write_stage(path: str, record: dict) -> None:
     from ecgq.atomic import write_json_atomic
+    from ecgq.train.distributed import is_primary
 
+    if not is_primary():  # several hosts: process 0 writes, the others trained their shards with it
+        return
     write_json_atomic(path, record, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
@@ -250,6 +253,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from ecgq.distill.teacher_stage import run_teacher_stage
     from ecgq.studies.workdir import guard_config
     from ecgq.train import sharding
+    from ecgq.train.distributed import is_primary
     from ecgq.train.objectives import head_kind
 
     start = time.time()
@@ -260,8 +264,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     meta: dict[str, Any] = {"notes": [], "teacher_forward_passes": {s: 0 for s in SPLITS}}
     splits, teacher_splits = load_study_splits(config, meta)
     fit_models_to_data(config, splits, teacher_splits)
-    guard_config(config, workdir)  # only now: a config that fails its checks never claims a workdir
-    model_views.write(workdir, config, splits, teacher_splits)  # what evaluate.py adapts new data to
+    if is_primary():  # several hosts: process 0 writes the workdir's files (checkpoints: every process)
+        guard_config(config, workdir)  # only now: a config that fails its checks never claims a workdir
+        model_views.write(workdir, config, splits, teacher_splits)  # what evaluate.py adapts new data to
 
     info = splits.info
     n_outputs = len(info.class_names)
@@ -305,6 +310,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
             with open(stage_path[name]) as handle:
                 stages[name] = json.load(handle)
             meta["notes"].append(f"{name}: finished earlier, re-reported from {stage_path[name]}")
+    if not is_primary():
+        return {"meta": meta}
     return _report(config, workdir, names, stages, meta, start, splits)
 
 

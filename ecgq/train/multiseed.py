@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jax.sharding import Mesh, NamedSharding
+from jax.sharding import Mesh
 
 from ecgq.train import sharding
 from ecgq.train.config import MEMBER_AXES
@@ -171,7 +171,7 @@ def make_multi_step(train_step: Callable, per_member_order: bool, member_axis: s
     def one_member(state, hparams, ids, data):
         batch = {k: v[ids] for k, v in data.items()}
         if mesh is not None:
-            batch = jax.lax.with_sharding_constraint(batch, NamedSharding(mesh, sharding.batch_spec()))
+            batch = jax.lax.with_sharding_constraint(batch, sharding.batch_spec())
         state, metrics = train_step(state, batch, hparams)
         return state, metrics["loss"]
 
@@ -238,7 +238,7 @@ def make_multi_eval(eval_step: Callable, member_axis: str = "auto", mesh: Mesh |
     if mesh is not None:
         def split_batch(state, batch):
             if jax.tree_util.tree_leaves(batch)[0].shape[0] % sharding.data_devices(mesh) == 0:
-                batch = jax.lax.with_sharding_constraint(batch, NamedSharding(mesh, sharding.batch_spec()))
+                batch = jax.lax.with_sharding_constraint(batch, sharding.batch_spec())
             return eval_step(state, batch)
 
         resolve_member_axis(member_axis, sharded=True)
