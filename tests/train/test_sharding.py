@@ -75,3 +75,26 @@ def test_sharded_fits_match_one_device_and_checkpoints_resume_across_device_coun
         assert resumed.keys() == straight.keys()
         for key, value in straight.items():
             np.testing.assert_allclose(resumed[key], value, rtol=1e-5, atol=1e-5, err_msg=f"{name} {key}")
+
+
+def test_two_processes_split_the_members_and_their_checkpoint_resumes_on_one(tmp_path, forced_devices):
+    """``jax.distributed`` over localhost, one CPU device per process: the members split over the two
+    processes train as on one device, and the checkpoint both wrote (Orbax, each its own shards) is
+    read back here by a single process."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    procs = [forced_devices(["tests/train/two_process_fit.py", port, str(i), str(tmp_path)], 1) for i in (0, 1)]
+    straight = flat(loop.fit(ckpt_dir=None, **fit_kwargs()))  # meanwhile, the one-process reference
+    for proc in procs:
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output[-4000:]
+    two = dict(np.load(tmp_path / "two_processes.npz"))
+    reread = loop.fit(ckpt_dir=str(tmp_path / "ckpt"), **fit_kwargs())
+    assert reread.resumed_from == fit_kwargs()["cfg"].epochs - 1  # finished there: only read back here
+    for name, result in (("2 processes", two), ("their checkpoint", flat(reread))):
+        assert result.keys() == straight.keys()
+        for key, value in straight.items():
+            np.testing.assert_allclose(result[key], value, rtol=1e-5, atol=1e-5, err_msg=f"{name} {key}")
