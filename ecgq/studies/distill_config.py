@@ -233,6 +233,9 @@ def check_mesh(config: ml_collections.ConfigDict) -> None:
     where = ["teacher.train"] + [f"students.{n}.train" for n in config.student_names if n in config.students]
     for path in where:
         train = config.teacher.train if path == "teacher.train" else config.students[path.split(".")[1]].train
+        if int(train.batch_size) % int(config.mesh.data):
+            raise ConfigError(f"--config.mesh.data={config.mesh.data} must divide --config.{path}.batch_size="
+                              f"{train.batch_size} (each batch is split over the data devices).")
         if train.member_axis == "loop":
             raise ConfigError(f"--config.{path}.member_axis='loop' cannot run on a mesh of several devices "
                               "(the members are split over them as one vmapped program): use 'auto' or 'vmap', or "

@@ -27,6 +27,7 @@ holds the real members only (which is what lets a run resume on another device c
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -150,8 +151,13 @@ def gather_members(tree, n_members: int, mesh: Mesh):
     What a checkpoint of a padded run saves and what a run hands back to the caller: replicated
     arrays can be read by every process (``np.asarray``), and their shape is the real member count.
     """
-    take = jax.jit(lambda t: jax.tree_util.tree_map(lambda a: a[:n_members], t), out_shardings=replicated(mesh))
-    return take(tree)
+    return _taker(n_members, mesh)(tree)
+
+
+@functools.lru_cache(maxsize=None)
+def _taker(n_members: int, mesh: Mesh):
+    """One jitted slice per (member count, mesh): a padded run saves every epoch without recompiling."""
+    return jax.jit(lambda t: jax.tree_util.tree_map(lambda a: a[:n_members], t), out_shardings=replicated(mesh))
 
 
 def spread_members(tree, n_lanes: int, mesh: Mesh):
