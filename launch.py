@@ -4,6 +4,7 @@
     python launch.py --config=experiments/mitbih_binary.py:quick --workdir=runs/mitbih
     python launch.py --config=experiments/data_summary.py:mitbih --config.data.task=aami5
     python launch.py --config=experiments/default.py --helpfull   # documents every field
+    python launch.py --coordinator_address=node0:1234 --num_processes=2 --process_id=0 ...  # per host
 
 Flags only: the study itself lives in ``ecgq.studies`` and the experiment definition in
 ``experiments/``. The config is completed (a switched ``data.name`` brings that dataset's
@@ -30,6 +31,17 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Where the study writes its outputs (default: runs/<study file>[_<preset>])."
 )
+# Several hosts (ecgq.train.distributed): one process per host, the same command on each.
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "host:port of process 0 for jax.distributed.initialize "
+    "(else $ECGQ_COORDINATOR_ADDRESS or $JAX_COORDINATOR_ADDRESS; unset everywhere = one process).")
+_NUM_PROCESSES = flags.DEFINE_integer(
+    "num_processes", None, "Processes (hosts) of a multi-host run (else $ECGQ_NUM_PROCESSES).")
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "This process's rank in [0, num_processes) (else $ECGQ_PROCESS_ID).")
+_DISTRIBUTED = flags.DEFINE_boolean(
+    "distributed", False, "Call jax.distributed.initialize even without the settings above, letting JAX "
+    "detect them (SLURM, Open MPI, Cloud TPU).")
 
 
 def _fail(message: str) -> None:
@@ -96,15 +108,25 @@ def _default_workdir(spec: str) -> str:
     return os.path.join("runs", name)
 
 
+def distributed_settings():
+    """The launch's ``jax.distributed`` settings from flags and environment (``None``: one process)."""
+    from ecgq.train.distributed import settings_from
+
+    return settings_from({"coordinator_address": _COORDINATOR.value, "num_processes": _NUM_PROCESSES.value,
+                          "process_id": _PROCESS_ID.value}, os.environ, auto=_DISTRIBUTED.value)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from ecgq import studies
     from ecgq.errors import UserError
+    from ecgq.train import distributed
 
     spec = _config_argument(sys.argv)
     workdir = _WORKDIR.value or _default_workdir(spec)
     try:
+        distributed.initialize(distributed_settings())  # before anything touches a device
         config = studies.prepare(_load_config(spec), _CONFIG.value)
         logging.info("Study %s, workdir %s", config.study, workdir)
         studies.run(config, workdir)

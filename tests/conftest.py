@@ -68,3 +68,22 @@ def x64():
     finally:
         jax.config.update("jax_enable_x64", previous)
         jax.clear_caches()
+
+
+@pytest.fixture(scope="session")
+def forced_devices():
+    """``start(args, n_devices) -> subprocess.Popen``: ``python args...`` from the repository root
+    with ``n_devices`` forced CPU devices (``--xla_force_host_platform_device_count``: read once, when
+    JAX starts, hence a new process). Its stdout and stderr are captured (text)."""
+    import subprocess
+    import sys
+
+    root = str(pathlib.Path(__file__).resolve().parent.parent)
+
+    def start(args: list[str], n_devices: int) -> subprocess.Popen:
+        env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+        env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={n_devices}"
+        return subprocess.Popen([sys.executable, *args], cwd=root, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    return start

@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.py")))
 PRESETS = {"default.py": ["quick"], "mitbih_binary.py": ["quick", "noise", "quick,noise"], "ptbxl_binary.py": ["quick"],
            "kd_sensitivity.py": ["quick", "synthetic"], "bench_jit_vs_qiskit.py": ["quick", "large"],
-           "bench_multiseed.py": ["quick"], "data_summary.py": ["mitbih", "ptbxl", "wfdb_folder"],
+           "bench_multiseed.py": ["quick"], "bench_sharding.py": ["quick"], "data_summary.py": ["mitbih", "ptbxl", "wfdb_folder"],
            "xor_c2q.py": ["quick", "sweep"], "qvit_medmnist.py": ["quick", "cpu"]}
 
 sys.path.insert(0, ROOT)
@@ -105,6 +105,9 @@ PROBES = {
     "circuit too small for the latent": (["--config.students.ae_vqc.latent_dim=4"], "latent_dim"),
     "rr without beats": (["--config.use_rr=True"], "use_rr"),
     "unknown rr feature": (["--config.rr_features=pre_rr,heart_rate"], "--config.rr_features"),
+    "mesh beyond the devices": (["--config.mesh.data=2"], "--config.mesh.data=2 exceeds the 1 device"),
+    "negative mesh size": (["--config.mesh.members=-1"], "--config.mesh.members"),
+    "process id beyond the processes": (["--num_processes=2", "--process_id=5"], "--process_id=5"),
 }
 
 

@@ -25,8 +25,9 @@ INSPECT_WINDOWS = 256
 
 
 def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teacher_logits: dict[str, np.ndarray],
-                      task: TaskInfo, seed: int, workdir: str, eval_cfg) -> dict:
-    """Train every member of student ``name``; return its stage record."""
+                      task: TaskInfo, seed: int, workdir: str, eval_cfg, mesh=None) -> dict:
+    """Train every member of student ``name`` (split over ``mesh``, ``ecgq.train.sharding``; the
+    autoencoder pre-training runs on one device); return its stage record."""
     tcfg = scfg.train
     model = build_model(name, scfg, task.n_outputs, quantum_cfg)
     data = standardize_rr({s: split_arrays(getattr(splits, s), use_rr=task.use_rr) for s in SPLITS})
@@ -49,7 +50,7 @@ def run_student_stage(name: str, scfg, *, quantum_cfg, distill_cfg, splits, teac
         trainable_fn=lambda p: trainable_mask(name, scfg, p), loss_fn=kd_batch_loss,
         probe=combined(inspector(name, model, data["test"]), nisq_probe(
             name, scfg, quantum_cfg, n_outputs=task.n_outputs, head=task.head, multilabel=task.multilabel,
-            split=data["test"], eval_cfg=eval_cfg, seed=seed)),
+            split=data["test"], eval_cfg=eval_cfg, seed=seed)), mesh=mesh,
     )
     x1 = jnp.zeros((1,) + data["train"]["x"].shape[1:], jnp.float32)
     rr1 = jnp.zeros((1, data["train"]["rr"].shape[1]), jnp.float32) if task.use_rr else None

@@ -61,8 +61,9 @@ def teacher_inputs(tcfg, splits) -> dict[str, np.ndarray]:
 
 
 def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, seed: int, workdir: str,
-                      cache_dir: str, eval_cfg, meta: dict) -> tuple[dict, dict[str, np.ndarray]]:
-    """Train/fine-tune the teacher; return (stage record, teacher logits per student window)."""
+                      cache_dir: str, eval_cfg, meta: dict, mesh=None) -> tuple[dict, dict[str, np.ndarray]]:
+    """Train/fine-tune the teacher (split over ``mesh``, ``ecgq.train.sharding``); return (stage
+    record, teacher logits per student window)."""
     own_view = teacher_splits is not student_splits
     info = teacher_splits.info
     x = teacher_inputs(tcfg, teacher_splits)
@@ -79,7 +80,7 @@ def run_teacher_stage(tcfg, *, teacher_splits, student_splits, task: TaskInfo, s
         model=model, members=members, cfg=tcfg.train, train=data["train"], val=data["val"], head=task.head,
         multilabel=task.multilabel, data_seed=seed, ckpt_dir=os.path.join(workdir, "checkpoints", "teacher"),
         desc=f"teacher {tcfg.name}", init_params=init_params,
-        trainable_fn=lambda p: trainable_mask(tcfg.name, tcfg, p),
+        trainable_fn=lambda p: trainable_mask(tcfg.name, tcfg, p), mesh=mesh,
     )
     multi_eval = multiseed.make_multi_eval(steps.make_eval_step(tcfg.train.compute_dtype))
     first = jax.tree_util.tree_map(lambda a: a[:1], result.best_state)

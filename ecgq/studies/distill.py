@@ -237,7 +237,10 @@ def fusion_gate_notes(runs) -> list[str]:
 
 def _write_stage(path: str, record: dict) -> None:
     from ecgq.atomic import write_json_atomic
+    from ecgq.train.distributed import is_primary
 
+    if not is_primary():  # several hosts: process 0 writes, the others trained their shards with it
+        return
     write_json_atomic(path, record, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
@@ -249,17 +252,21 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from ecgq.distill.student_stage import run_student_stage
     from ecgq.distill.teacher_stage import run_teacher_stage
     from ecgq.studies.workdir import guard_config
+    from ecgq.train import sharding
+    from ecgq.train.distributed import is_primary
     from ecgq.train.objectives import head_kind
 
     start = time.time()
     quiet_orbax()
     workdir = os.path.abspath(workdir)
     distill_config.check(config)
+    mesh = sharding.make_mesh(config.get("mesh"))
     meta: dict[str, Any] = {"notes": [], "teacher_forward_passes": {s: 0 for s in SPLITS}}
     splits, teacher_splits = load_study_splits(config, meta)
     fit_models_to_data(config, splits, teacher_splits)
-    guard_config(config, workdir)  # only now: a config that fails its checks never claims a workdir
-    model_views.write(workdir, config, splits, teacher_splits)  # what evaluate.py adapts new data to
+    if is_primary():  # several hosts: process 0 writes the workdir's files (checkpoints: every process)
+        guard_config(config, workdir)  # only now: a config that fails its checks never claims a workdir
+        model_views.write(workdir, config, splits, teacher_splits)  # what evaluate.py adapts new data to
 
     info = splits.info
     n_outputs = len(info.class_names)
@@ -271,6 +278,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "test_split": "test", "selection": f"best {config.teacher.train.selection_metric} on val",
         "n": {s: int(len(getattr(splits, s).y)) for s in SPLITS},
         "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+        "mesh": sharding.describe(mesh),
         "inputs": model_inputs(config, splits, teacher_splits),
     })
     stage_dir = os.path.join(workdir, "stages")
@@ -285,7 +293,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         stages[teacher], teacher_logits = run_teacher_stage(
             config.teacher, teacher_splits=teacher_splits, student_splits=splits, task=task, seed=config.seed,
             workdir=workdir, cache_dir=config.distill.cache_dir or os.path.join(workdir, "teacher_cache"),
-            eval_cfg=config.eval, meta=meta)
+            eval_cfg=config.eval, meta=meta, mesh=mesh)
         stages[teacher]["seconds"] = round(time.time() - began, 1)
         _write_stage(stage_path[teacher], stages[teacher])
     for name in pending:
@@ -293,7 +301,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         began = time.time()
         stages[name] = run_student_stage(
             name, config.students[name], quantum_cfg=config.quantum, distill_cfg=config.distill, splits=splits,
-            teacher_logits=teacher_logits, task=task, seed=config.seed, workdir=workdir, eval_cfg=config.eval)
+            teacher_logits=teacher_logits, task=task, seed=config.seed, workdir=workdir, eval_cfg=config.eval,
+            mesh=mesh)
         stages[name]["seconds"] = round(time.time() - began, 1)
         _write_stage(stage_path[name], stages[name])
     for name in names:
@@ -301,6 +310,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
             with open(stage_path[name]) as handle:
                 stages[name] = json.load(handle)
             meta["notes"].append(f"{name}: finished earlier, re-reported from {stage_path[name]}")
+    if not is_primary():
+        return {"meta": meta}
     return _report(config, workdir, names, stages, meta, start, splits)
 
 

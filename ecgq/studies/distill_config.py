@@ -3,7 +3,7 @@ field's owner, completed when a flag switches the dataset, teacher or students, 
 anything trains.
 
 Layout: ``data`` (and optionally ``teacher_data``, the teacher's own view of the same records),
-``quantum``, ``teacher`` (the teacher's model config + ``name`` + ``train``), ``student_names`` and
+``mesh`` (the devices the members and batches are split over), ``quantum``, ``teacher`` (the teacher's model config + ``name`` + ``train``), ``student_names`` and
 ``students.<name>`` (model config + ``train`` [+ ``pretrain``]), ``distill``, ``eval``,
 ``subsample``, ``use_rr``.
 """
@@ -26,9 +26,12 @@ from ecgq.quantum.config import check_quantum_config, quantum_config
 from ecgq.studies.registry import TOP_LEVEL_DOCS
 from ecgq.train.config import FIELD_DOCS as TRAIN_DOCS
 from ecgq.train.config import (
+    MESH_DOCS,
     PRETRAIN_DOCS,
+    check_mesh_config,
     check_pretrain_config,
     check_train_config,
+    mesh_config,
     pretrain_config,
     train_config,
 )
@@ -132,6 +135,7 @@ def distill_study_config(data_name: str, student_names=DEFAULT_STUDENTS, teacher
     c.distill = distill_config()
     c.eval = eval_config()
     c.subsample = ml_collections.ConfigDict({"train": 0, "val": 0, "test": 0, "seed": 0})
+    c.mesh = mesh_config()
     return c
 
 
@@ -154,6 +158,8 @@ def study_docs(config: ml_collections.ConfigDict) -> dict[str, str]:
     docs.update(mount("eval", EVAL_DOCS))
     if "targets" in config:
         docs.update(mount("targets", TARGET_DOCS))
+    if "mesh" in config:
+        docs.update(mount("mesh", MESH_DOCS))
     docs.update(STUDY_DOCS)
     return docs
 
@@ -214,6 +220,28 @@ def teacher_view(config: ml_collections.ConfigDict):
     return view
 
 
+def check_mesh(config: ml_collections.ConfigDict) -> None:
+    """``config.mesh`` fits the devices this run sees, and no training config loops its members
+    over a mesh of several devices (a sharded member axis is vmapped)."""
+    if "mesh" not in config:
+        return
+    from ecgq.train.sharding import make_mesh
+
+    check_mesh_config(config.mesh, "mesh")
+    if make_mesh(config.mesh) is None:
+        return
+    where = ["teacher.train"] + [f"students.{n}.train" for n in config.student_names if n in config.students]
+    for path in where:
+        train = config.teacher.train if path == "teacher.train" else config.students[path.split(".")[1]].train
+        if int(train.batch_size) % int(config.mesh.data):
+            raise ConfigError(f"--config.mesh.data={config.mesh.data} must divide --config.{path}.batch_size="
+                              f"{train.batch_size} (each batch is split over the data devices).")
+        if train.member_axis == "loop":
+            raise ConfigError(f"--config.{path}.member_axis='loop' cannot run on a mesh of several devices "
+                              "(the members are split over them as one vmapped program): use 'auto' or 'vmap', or "
+                              "--config.mesh.members=1 --config.mesh.data=1 for one device.")
+
+
 def check(config: ml_collections.ConfigDict) -> None:
     """Everything that can be checked without reading a record; each error names its field."""
     check_data_config(config.data, "data")
@@ -257,6 +285,7 @@ def check(config: ml_collections.ConfigDict) -> None:
             check_pretrain_config(scfg.pretrain, f"students.{name}.pretrain")
     check_distill_config(config.distill, "distill")
     check_eval_config(config.eval, "eval")
+    check_mesh(config)
     for key, value in (config.get("targets") or {}).items():
         if key != "source" and float(value) < 0:
             raise ConfigError(f"--config.targets.{key} must be >= 0 (0 = no claim), got {value}.")

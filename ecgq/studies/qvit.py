@@ -111,7 +111,11 @@ def table(summary: list[dict], timing: dict, split_note: str) -> str:
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from ecgq.studies import distill
 
+    from ecgq.train.distributed import is_primary
+
     result = distill.run(config, workdir)
+    if not is_primary():  # several hosts: process 0 times and reports
+        return result
     meta = result["meta"]
     timing = {}
     if int(config.timing.steps) > 0:

@@ -23,7 +23,9 @@ from ecgq.errors import UserError
 PRESENTATION_FIELDS = ("progress", "steps_per_call", "eval_batch_size", "max_members_per_chunk",
                        "memory_budget_gb", "checkpoint_every_epochs", "max_to_keep", "cache",
                        "cache_dir", "download", "download_url", "eval.plots", "eval.profile", "eval.energy",
-                       "eval.energy_min_seconds", "eval.latency_batch_sizes", "study_name")
+                       "eval.energy_min_seconds", "eval.latency_batch_sizes", "study_name",
+                       # the device grid: results agree to float rounding, and a run resumes on another
+                       "mesh.members", "mesh.data")
 
 
 def check_writable(workdir: str) -> None:

@@ -53,24 +53,33 @@ def save(mgr: ocp.CheckpointManager, epoch: int, state, best, loop: dict[str, np
     mgr.wait_until_finished()
 
 
-def restore_latest(mgr: ocp.CheckpointManager, abstract_state, abstract_loop: dict[str, Any]):
+def restore_latest(mgr: ocp.CheckpointManager, abstract_state, abstract_loop: dict[str, Any],
+                   sharding: jax.sharding.Sharding | None = None):
     """``(epoch, state, best, loop, history)`` from the latest save, or ``None`` if there is none.
 
     ``abstract_state`` comes from ``jax.eval_shape`` of the init function: it fixes the tree
     structure (including the static apply_fn/tx) and the shapes without allocating anything.
+    ``sharding`` places the restored state and best state (``None``: this process's default
+    device); the loop arrays come back replicated on the same devices. Always an explicit target,
+    never the layout recorded in the save, so a run saved on one mesh resumes on another (or on one
+    device), as Orbax reads each shard of the new layout from the saved arrays.
     """
     epoch = mgr.latest_step()
     if epoch is None:
         return None
     target = _as_state_dict(abstract_state)
-    to_struct = lambda t: jax.tree_util.tree_map(  # noqa: E731
-        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), t)
+    if sharding is None:
+        sharding = everywhere = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    else:
+        everywhere = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+    to_struct = lambda t, where: jax.tree_util.tree_map(  # noqa: E731
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=where), t)
     restored = mgr.restore(
         epoch,
         args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(to_struct(target)),
-            best=ocp.args.StandardRestore(to_struct(target)),
-            loop=ocp.args.StandardRestore(to_struct(abstract_loop)),
+            state=ocp.args.StandardRestore(to_struct(target, sharding)),
+            best=ocp.args.StandardRestore(to_struct(target, sharding)),
+            loop=ocp.args.StandardRestore(to_struct(abstract_loop, everywhere)),
             history=ocp.args.JsonRestore(),
         ),
     )

@@ -52,6 +52,18 @@ def train_config() -> ml_collections.ConfigDict:
     return c
 
 
+def mesh_config() -> ml_collections.ConfigDict:
+    """``config.mesh``: how a study spreads its members and batches over devices (``ecgq.train.sharding``).
+
+    The default takes every device for the member axis: on one device that is no mesh at all
+    (unchanged behaviour), on a node of several GPUs (or several hosts) the members spread over them.
+    """
+    c = ml_collections.ConfigDict()
+    c.members = 0
+    c.data = 1
+    return c
+
+
 def pretrain_config() -> ml_collections.ConfigDict:
     """Reconstruction pre-training of an autoencoder student (ae_vqc) before classification."""
     c = ml_collections.ConfigDict()
@@ -67,6 +79,15 @@ PRETRAIN_DOCS: dict[str, str] = {
     "batch_size": "Batch size of the autoencoder pre-training.",
     "learning_rate": "AdamW learning rate (cosine decay) of the autoencoder pre-training.",
     "subtrees": "Top-level parameter subtrees handed from pre-training to the student.",
+}
+
+MESH_DOCS: dict[str, str] = {
+    "members": "Devices the member axis (seeds x KD settings) is split over; 0 = every device that mesh.data "
+               "leaves (1 device: no mesh, the single-device run). Members the axis does not divide are "
+               "padded with copies of the last member, dropped from every output. A mesh of more than one "
+               "device vmaps the members (train.member_axis 'auto' or 'vmap'; 'loop' is refused).",
+    "data": "Devices every training and evaluation batch is split over (gradients are summed across them); "
+            "must divide the training batch. Use it when there are fewer members than devices (a teacher).",
 }
 
 FIELD_DOCS: dict[str, str] = {
@@ -144,6 +165,13 @@ def check_train_config(cfg: ml_collections.ConfigDict, where: str = "train") -> 
             re.compile(cfg.trainable_regex)
         except re.error as error:
             raise ConfigError(f"--config.{where}.trainable_regex is not a regular expression ({error}).") from None
+
+
+def check_mesh_config(cfg: ml_collections.ConfigDict, where: str = "mesh") -> None:
+    """Reject mesh sizes that cannot describe a device grid (device counts are checked when the mesh
+    is built, ``ecgq.train.sharding.make_mesh``)."""
+    _require(int(cfg.members) >= 0, where, "members", f"must be >= 0 (0 = all devices), got {cfg.members}.")
+    _require(int(cfg.data) >= 1, where, "data", f"must be >= 1, got {cfg.data}.")
 
 
 def check_pretrain_config(cfg: ml_collections.ConfigDict, where: str = "pretrain") -> None:

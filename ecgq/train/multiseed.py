@@ -25,6 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jax.sharding import Mesh
+
+from ecgq.train import sharding
 from ecgq.train.config import MEMBER_AXES
 from ecgq.train.state import TrainState
 
@@ -100,7 +103,7 @@ def make_init_fn(model, tx: optax.GradientTransformation, sample: dict, init_par
     return lambda keys: init(keys, init_params)
 
 
-def resolve_member_axis(member_axis: str = "auto", backend: str | None = None) -> str:
+def resolve_member_axis(member_axis: str = "auto", backend: str | None = None, sharded: bool = False) -> str:
     """``"vmap"`` or ``"loop"``: how the members of one chunk share the device.
 
     ``"auto"`` loops on CPU and vmaps elsewhere. Why: XLA:CPU turns a convolution vmapped over
@@ -116,9 +119,18 @@ def resolve_member_axis(member_axis: str = "auto", backend: str | None = None) -
     A fixed rule rather than a timing taken at run time: looped and vmapped members agree to float
     rounding (about 1e-7), not bit for bit, so a choice that followed the machine's load could
     change a rerun's (or a resumed run's) numbers.
+
+    ``sharded`` (a mesh of several devices, ``ecgq.train.sharding``): always ``"vmap"``. The loop
+    runs one member at a time, so there is no member axis left to split over devices, and each
+    device's slice of the vmapped program is what keeps it busy; ``"loop"`` is refused.
     """
     if member_axis not in MEMBER_AXES:
         raise ValueError(f"member_axis must be one of {MEMBER_AXES}, got {member_axis!r}")
+    if sharded:
+        if member_axis == "loop":
+            raise ValueError("member_axis='loop' cannot be sharded: a mesh of several devices splits the vmapped "
+                             "member axis; use 'auto' or 'vmap', or a one-device mesh (mesh.members=1, mesh.data=1)")
+        return "vmap"
     if member_axis != "auto":
         return member_axis
     return "loop" if (backend or jax.default_backend()) == "cpu" else "vmap"
@@ -129,7 +141,8 @@ def seed_keys(members: Sequence[Member]) -> jax.Array:
     return jnp.stack([jax.random.PRNGKey(m.seed) for m in members])
 
 
-def make_multi_step(train_step: Callable, per_member_order: bool, member_axis: str = "auto") -> Callable:
+def make_multi_step(train_step: Callable, per_member_order: bool, member_axis: str = "auto",
+                    mesh: Mesh | None = None) -> Callable:
     """``run(state, hparams, idx, data) -> (state, losses)``: K steps for every member.
 
     ``idx`` holds batch indices into ``data``: ``(K, B)`` when the data order is shared, or
@@ -146,17 +159,30 @@ def make_multi_step(train_step: Callable, per_member_order: bool, member_axis: s
     Each step is one jitted call driven from Python rather than a ``lax.scan`` over K steps: on
     XLA:CPU, convolutions inside a while-loop body fall off the fast path (an order of magnitude
     slower per step for vmapped resnet1d seeds), while a dispatch costs well under a millisecond.
+
+    ``mesh`` (``ecgq.train.sharding``): the state and hparams arrive split over the ``members``
+    devices (their member count a multiple of that axis), ``data`` replicated, ``idx`` replicated
+    or split with the members; each device runs the vmapped step on its own members
+    (``sharding.over_members``), each member's batch is split over the ``data`` devices, and the
+    losses come back replicated so that every process can read them.
     """
-    axis = resolve_member_axis(member_axis)
+    axis = resolve_member_axis(member_axis, sharded=mesh is not None)
 
     def one_member(state, hparams, ids, data):
         batch = {k: v[ids] for k, v in data.items()}
+        if mesh is not None:
+            batch = jax.lax.with_sharding_constraint(batch, sharding.batch_spec())
         state, metrics = train_step(state, batch, hparams)
         return state, metrics["loss"]
 
     if axis == "vmap":
-        step = jax.jit(jax.vmap(one_member, in_axes=(0, 0, 0 if per_member_order else None, None)),
-                       donate_argnums=(0,))
+        in_axes = (0, 0, 0 if per_member_order else None, None)
+        if mesh is None:
+            step = jax.jit(jax.vmap(one_member, in_axes=in_axes), donate_argnums=(0,))
+        else:
+            step = jax.jit(sharding.over_members(jax.vmap(one_member, in_axes=in_axes), mesh, in_axes),
+                           out_shardings=(sharding.member_sharding(mesh), sharding.replicated(mesh)),
+                           donate_argnums=(0,))
 
         def run(state, hparams, idx, data):
             losses = []
@@ -201,12 +227,23 @@ def _member(tree, i):
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-def make_multi_eval(eval_step: Callable, member_axis: str = "auto") -> Callable:
+def make_multi_eval(eval_step: Callable, member_axis: str = "auto", mesh: Mesh | None = None) -> Callable:
     """``eval(state, batch) -> logits (members, batch, outputs)``; the batch is shared.
 
     ``member_axis`` as in :func:`make_multi_step`: one vmapped program, or one jitted
     single-member program per member (reading member ``i`` out of the stacked state).
+    ``mesh``: the state split over the ``members`` devices (as in :func:`make_multi_step`), the
+    batch over the ``data`` devices where they divide it, the logits replicated.
     """
+    if mesh is not None:
+        def split_batch(state, batch):
+            if jax.tree_util.tree_leaves(batch)[0].shape[0] % sharding.data_devices(mesh) == 0:
+                batch = jax.lax.with_sharding_constraint(batch, sharding.batch_spec())
+            return eval_step(state, batch)
+
+        resolve_member_axis(member_axis, sharded=True)
+        return jax.jit(sharding.over_members(jax.vmap(split_batch, in_axes=(0, None)), mesh, (0, None)),
+                       out_shardings=sharding.replicated(mesh))
     if resolve_member_axis(member_axis) == "vmap":
         return jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
     member_eval = jax.jit(lambda state, i, batch: eval_step(_member(state, i), batch))
