@@ -84,16 +84,20 @@ def run(config, workdir: str) -> dict:
     return result
 
 
-def check(config) -> None:
+def check_timed_student(cfg, where: str, counts) -> None:
+    """The checks every timing study shares: ``cfg.model`` is a student, ``cfg.<count>`` >= 1."""
     from ecgq.models import MODELS
 
-    cfg = config.multiseed_bench
-    if MODELS.get(cfg.model, "multiseed_bench.model").role != "student":
-        raise ConfigError(f"--config.multiseed_bench.model={cfg.model!r} is a teacher; time a student "
+    if MODELS.get(cfg.model, f"{where}.model").role != "student":
+        raise ConfigError(f"--config.{where}.model={cfg.model!r} is a teacher; time a student "
                           f"({[s.name for s in MODELS.entries() if s.role == 'student']}).")
-    for field in ("seeds", "steps", "batch", "repeats"):
+    for field in counts:
         if int(cfg[field]) < 1:
-            raise ConfigError(f"--config.multiseed_bench.{field} must be >= 1, got {cfg[field]}.")
+            raise ConfigError(f"--config.{where}.{field} must be >= 1, got {cfg[field]}.")
+
+
+def check(config) -> None:
+    check_timed_student(config.multiseed_bench, "multiseed_bench", ("seeds", "steps", "batch", "repeats"))
 
 
 STUDIES.register(StudySpec(

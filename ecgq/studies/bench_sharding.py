@@ -128,14 +128,10 @@ def run(config, workdir: str) -> dict:
 
 
 def check(config) -> None:
-    from ecgq.models import MODELS
+    from ecgq.studies.bench_multiseed import check_timed_student
 
     cfg = config.sharding_bench
-    if MODELS.get(cfg.model, "sharding_bench.model").role != "student":
-        raise ConfigError(f"--config.sharding_bench.model={cfg.model!r} is a teacher; time a student.")
-    for field in ("members", "steps", "batch", "repeats"):
-        if int(cfg[field]) < 1:
-            raise ConfigError(f"--config.sharding_bench.{field} must be >= 1, got {cfg[field]}.")
+    check_timed_student(cfg, "sharding_bench", ("members", "steps", "batch", "repeats"))
     if not cfg.device_counts or any(int(n) < 1 for n in cfg.device_counts):
         raise ConfigError(f"--config.sharding_bench.device_counts must be counts >= 1, got {cfg.device_counts}.")
     if cfg.platform not in ("cpu", ""):
