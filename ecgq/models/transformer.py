@@ -76,7 +76,8 @@ class FreeMap(nn.Module):
 def stacked(map_cls, count: int, shared_input: bool):
     """``count`` independent copies of ``map_cls`` applied in one vmapped call: to the same input
     (``shared_input``; Q, K, V of every head) or to one input each (the heads' output maps)."""
-    return nn.vmap(map_cls, variable_axes={"params": 0}, split_rngs={"params": True},
+    # "shots": a circuit map under finite-shot evaluation draws its own samples (each copy a key of its own).
+    return nn.vmap(map_cls, variable_axes={"params": 0}, split_rngs={"params": True, "shots": True},
                    in_axes=None if shared_input else 0, out_axes=0, axis_size=count)
 
 

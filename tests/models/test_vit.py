@@ -70,6 +70,20 @@ def test_qvit_maps_are_vqcs_that_shape_the_logits():
     assert module.apply(variables, x).shape == (2, 4)
 
 
+def test_qvit_under_finite_shots_draws_samples_in_every_stacked_map():
+    x = jax.random.normal(jax.random.key(1), (3, 14, 1))
+    module, variables = models.create("qvit", input_shape=(14, 1), n_outputs=2, hidden_size=3)
+    sim = quantum_config()
+    sim.shots = 50
+    cfg = models.model_config("qvit")
+    cfg.hidden_size = 3
+    shots = models.build_model("qvit", cfg, 2, sim)
+    a, b = (shots.apply(variables, x, rngs={"shots": jax.random.key(k)}) for k in (0, 1))
+    exact = module.apply(variables, x)
+    assert a.shape == exact.shape and not np.allclose(a, b) and not np.allclose(a, exact)
+    np.testing.assert_allclose(a, exact, atol=1.0)  # 50 shots: near the exact logits, not equal
+
+
 def test_qvit_on_pennylane_equals_the_fused_simulator():
     x = jax.random.normal(jax.random.key(1), (2, 14, 1))  # an ECG window: 2 patches of 7 samples
     sim = quantum_config()

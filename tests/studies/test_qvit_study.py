@@ -23,7 +23,9 @@ def _quick(data_dir, subset):
     for name in config.student_names:
         config.students[name].train.progress = False
     config.eval.latency_batch_sizes = (1,)  # one latency program per model (CI has 2 cores)
-    config.eval.nisq_shots, config.eval.nisq_depolarizing = (), ()  # tested on the XOR study's circuits
+    # One finite-shot condition on a few windows: the stacked Q/K/V/out circuit maps need the "shots"
+    # stream inside their nn.vmap (noise levels are tested on the XOR study's circuits).
+    config.eval.nisq_shots, config.eval.nisq_depolarizing, config.eval.nisq_max_windows = (100,), (), 8
     return config
 
 
@@ -39,6 +41,8 @@ def test_quick_preset_on_breastmnist(tmp_path, medmnist_dir):
         assert {"roc_auc", "accuracy"} <= set(e["metrics"]) and e["flops"] > 0
         assert e["n_seeds"] == (1 if model == "resnet2d" else 2)
         assert (e["params"]["quantum"] > 0) == model.startswith("qvit")
+    nisq = {r["model"] for r in doc["runs"] if "shots=100" in r.get("nisq", {}).get("conditions", {})}
+    assert nisq == {"qvit", "qvit_2h"}  # every quantum student, under finite shots, and no classical one
     for heads in ("", "_2h"):
         q, c = rows[(f"qvit{heads}", False)]["params"], rows[(f"vit{heads}", False)]["params"]
         assert abs(sum(c.values()) - sum(q.values())) <= 0.1 * sum(q.values())
