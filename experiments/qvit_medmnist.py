@@ -11,17 +11,21 @@ ROC AUC (macro for multi-class) and accuracy with 95% CIs over seeds on test, pa
 training step (``qvit_table.md``, ``timing.json``, plus the engine's ``results.*``).
 
 Presets: ``:quick`` (CI smoke run: 128 training images, 2 epochs, 2 seeds, 4-qubit circuits) and
-``:cpu`` (the whole official splits, 5 seeds, 10 teacher / 20 student epochs, 4-qubit circuits: what
-two CPU cores can run in minutes; the default, 8 qubits and 20 / 30 epochs, wants an accelerator).
+``:cpu`` (the whole official splits, 5 seeds, 10 teacher / 20 student epochs, 4-qubit circuits); the
+default is 8 qubits and 20 / 30 epochs.
 
     python launch.py --config=experiments/qvit_medmnist.py:quick --config.data.subset=breastmnist \
         --config.data.data_dir=$ECGQ_DATA/medmnist --workdir=runs/qvit_breast
 
 Measured 2026-12-06 on 2 CPU cores shared with other jobs: ``:cpu`` on BreastMNIST in 306 s (10
 members per student, batch 32, 17 steps per epoch): 4-qubit qvit 0.23 s per epoch against vit's
-0.11 (circuits 59% of the step; two heads 0.56 against 0.14, circuits 79%). At the default 8 qubits
-a qvit epoch took 78 s against vit's 0.45 (qvit_2h 146 s; circuits 99.7% of the step): the fused
-simulator's cost grows as 4**qubits per token and circuit, hence the 4-qubit CPU presets.
+0.11 (circuits 59% of the step; two heads 0.56 against 0.14, circuits 79%). The default 8-qubit
+preset took 78 s per qvit epoch with the gate-by-gate simulator of issue 12; with the few-pass
+simulator of issue 14 (``ecgq/quantum/gate_passes.py``) it runs on the same CPU: qvit 1.26 s per
+epoch, qvit_2h 1.68 s (circuits 90% / 92% of the step), the whole preset in 5.3 minutes with
+``--config.eval.nisq_depolarizing="()"``. The depolarising columns simulate density matrices
+(4**8 entries for every token of every window and circuit map): on this CPU they did not finish one
+8-qubit student in 6 minutes with 64 windows, so run them on an accelerator or with few windows.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ def get_config(arg: str | None = None):
     c.distill.alphas = (0.5,)
     c.eval.energy = False
     c.eval.latency_batch_sizes = (1, 32)
+    # Depolarising noise is simulated on density matrices (4**qubits entries per circuit row), and a
+    # window of a QViT runs every token through 3 x heads circuit maps: 256 windows at 8 qubits held
+    # 13 GB. 16 windows per batch keep a two-head model near 1 GB (the batch never changes a result).
+    c.eval.nisq_batch_size = 16
     if arg in ("quick", "cpu"):
         # 4 qubits per circuit (vit matched to that): an 8-qubit map costs ~130x more to simulate on a CPU.
         for name in STUDENTS:
