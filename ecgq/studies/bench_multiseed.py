@@ -48,12 +48,18 @@ def time_members(model, n_members: int, x: np.ndarray, y: np.ndarray, steps_n: i
     hparams = multiseed.hparams_of(members)
     rng = np.random.default_rng(1)
     idx = jnp.asarray(rng.integers(0, len(x), (steps_n, batch)).astype(np.int32))
-    state, losses = run(state, hparams, idx, data)  # compile + warm-up
+    return best_seconds(run, state, repeats, hparams, idx, data)
+
+
+def best_seconds(run, state, repeats: int, *args) -> float:
+    """Fastest of ``repeats`` calls of ``run(state, *args) -> (state, losses)``, after one warm-up
+    call that compiles (the state is threaded through, as training does; it is donated)."""
+    state, losses = run(state, *args)
     jax.block_until_ready(losses)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        state, losses = run(state, hparams, idx, data)
+        state, losses = run(state, *args)
         jax.block_until_ready(losses)
         best = min(best, time.perf_counter() - start)
     return best

@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -52,6 +51,7 @@ def time_devices(model_name: str, n_devices: int, n_members: int, steps_n: int, 
 
     from ecgq.distill.losses import kd_batch_loss
     from ecgq.models import create
+    from ecgq.studies.bench_multiseed import best_seconds
     from ecgq.train import multiseed, sharding, steps
     from ecgq.train.config import train_config
 
@@ -74,14 +74,7 @@ def time_devices(model_name: str, n_devices: int, n_members: int, steps_n: int, 
         data, idx = (sharding.put(t, sharding.replicated(mesh)) for t in (data, idx))
     run = multiseed.make_multi_step(steps.make_train_step("softmax", loss_fn=kd_batch_loss),
                                     per_member_order=False, member_axis="vmap", mesh=mesh)
-    state, losses = run(state, hparams, idx, data)  # compile + warm-up
-    jax.block_until_ready(losses)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        state, losses = run(state, hparams, idx, data)
-        jax.block_until_ready(losses)
-        best = min(best, time.perf_counter() - start)
+    best = best_seconds(run, state, repeats, hparams, idx, data)
     return {"devices": n_devices, "lanes": len(members), "seconds": best, "backend": jax.default_backend(),
             "device_kind": jax.devices()[0].device_kind, "samples_per_second": n_members * batch * steps_n / best,
             "steps_per_second": steps_n / best}
