@@ -135,11 +135,6 @@ def final_probabilities(spec: CircuitSpec, inputs: jnp.ndarray, weights: jnp.nda
     return (probs if source is None else probs[jnp.asarray(source)]).T
 
 
-def probabilities(spec: CircuitSpec, re: jnp.ndarray, im: jnp.ndarray) -> jnp.ndarray:
-    """``(batch, 2**n)`` computational-basis probabilities."""
-    return re * re + im * im
-
-
 def measure_probabilities(spec: CircuitSpec, probs: jnp.ndarray) -> jnp.ndarray:
     """Turn full basis probabilities into the spec's measurement: <Z> per wire or marginal probs."""
     n = spec.n_qubits
